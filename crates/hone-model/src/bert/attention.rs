@@ -1,0 +1,38 @@
+//! Multi-head self-attention with a padding mask, followed (as in BERT) by the
+//! output projection, residual connection and LayerNorm. The attention itself
+//! is burn's fused `attention` op, which backends implement natively (flex
+//! has a naive and a flash path) and others through burn's fallback.
+
+use burn::module::Module;
+use burn::nn::{Dropout, LayerNorm, Linear};
+use burn::prelude::*;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
+
+#[derive(Module, Debug)]
+pub struct SelfAttention<B: Backend> {
+    pub query: Linear<B>,
+    pub key: Linear<B>,
+    pub value: Linear<B>,
+    pub output: Linear<B>,
+    pub layer_norm: LayerNorm<B>,
+    pub dropout: Dropout,
+    pub n_heads: usize,
+}
+
+impl<B: Backend> SelfAttention<B> {
+    /// `hidden`: `[batch, seq, width]`; `pad`: `[batch, 1, 1, seq]`, true at padding keys.
+    pub fn forward(&self, hidden: Tensor<B, 3>, pad: Tensor<B, 4, Bool>) -> Tensor<B, 3> {
+        let [batch, seq_len, width] = hidden.dims();
+        let head_dim = width / self.n_heads;
+        let heads = |t: Tensor<B, 3>| t.reshape([batch, seq_len, self.n_heads, head_dim]).swap_dims(1, 2);
+        let q = heads(self.query.forward(hidden.clone()));
+        let k = heads(self.key.forward(hidden.clone()));
+        let v = heads(self.value.forward(hidden.clone()));
+        let mask = pad.expand([batch, self.n_heads, seq_len, seq_len]);
+        let context = attention(q, k, v, Some(mask), None, AttentionModuleOptions::default());
+        let context = context.swap_dims(1, 2).reshape([batch, seq_len, width]);
+        let projected = self.dropout.forward(self.output.forward(context));
+        self.layer_norm.forward(projected + hidden)
+    }
+}

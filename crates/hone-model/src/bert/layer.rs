@@ -1,0 +1,67 @@
+//! One BERT layer: self-attention block, then the feed-forward block
+//! (dense → activation → dense, residual, LayerNorm).
+
+use burn::module::Module;
+use burn::nn::{Dropout, LayerNorm, Linear};
+use burn::prelude::*;
+use burn::tensor::activation;
+
+use super::attention::SelfAttention;
+
+/// The feed-forward activation named by `hidden_act`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// Exact GELU (erf), HF `gelu`.
+    Gelu,
+    /// tanh-approximated GELU, HF `gelu_new` / `gelu_pytorch_tanh`.
+    GeluTanh,
+    Relu,
+}
+
+impl Activation {
+    pub fn from_hf(name: &str) -> Option<Self> {
+        match name {
+            "gelu" => Some(Self::Gelu),
+            "gelu_new" | "gelu_pytorch_tanh" => Some(Self::GeluTanh),
+            "relu" => Some(Self::Relu),
+            _ => None,
+        }
+    }
+
+    fn apply<B: Backend>(self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        match self {
+            Self::Gelu => activation::gelu(x),
+            Self::GeluTanh => activation::gelu_approximate(x),
+            Self::Relu => activation::relu(x),
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct FeedForward<B: Backend> {
+    pub intermediate: Linear<B>,
+    pub output: Linear<B>,
+    pub layer_norm: LayerNorm<B>,
+    pub dropout: Dropout,
+    pub activation: Activation,
+}
+
+impl<B: Backend> FeedForward<B> {
+    pub fn forward(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
+        let inner = self.activation.apply(self.intermediate.forward(hidden.clone()));
+        let out = self.dropout.forward(self.output.forward(inner));
+        self.layer_norm.forward(out + hidden)
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct BertLayer<B: Backend> {
+    pub attention: SelfAttention<B>,
+    pub feed_forward: FeedForward<B>,
+}
+
+impl<B: Backend> BertLayer<B> {
+    pub fn forward(&self, hidden: Tensor<B, 3>, pad: Tensor<B, 4, Bool>) -> Tensor<B, 3> {
+        self.feed_forward.forward(self.attention.forward(hidden, pad))
+    }
+}

@@ -1,0 +1,125 @@
+//! The BERT encoder (as in Hugging Face `BertModel`): embeddings, a stack of
+//! post-LayerNorm transformer layers with padding-masked multi-head
+//! self-attention and a GELU feed-forward block, and the optional tanh pooler.
+//! Built from a [`BertConfig`] and loaded by tensor name from safetensors.
+
+mod attention;
+mod embeddings;
+mod layer;
+mod load;
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::nn::Linear;
+use burn::prelude::*;
+
+pub use attention::SelfAttention;
+pub use embeddings::BertEmbeddings;
+pub use layer::{Activation, BertLayer, FeedForward};
+
+use crate::checkpoint::Checkpoint;
+use crate::config::BertConfig;
+use crate::{ModelError, Result};
+
+/// A batch of tokenized inputs on a device, `[batch, seq_len]` each.
+#[derive(Debug, Clone)]
+pub struct BertInput<B: Backend> {
+    pub input_ids: Tensor<B, 2, Int>,
+    /// 1 for real tokens, 0 for padding.
+    pub attention_mask: Tensor<B, 2, Int>,
+    pub token_type_ids: Tensor<B, 2, Int>,
+}
+
+/// The BERT encoder.
+#[derive(Module, Debug)]
+pub struct BertModel<B: Backend> {
+    pub embeddings: BertEmbeddings<B>,
+    pub layers: Vec<BertLayer<B>>,
+    /// Dense + tanh over the first token; absent in some checkpoints.
+    pub pooler: Option<Linear<B>>,
+    pub max_positions: usize,
+    pub vocab_size: usize,
+    pub type_vocab_size: usize,
+}
+
+impl<B: Backend> BertModel<B> {
+    /// Builds the encoder described by `config` from the tensors of `checkpoint`.
+    pub fn from_checkpoint(config: &BertConfig, checkpoint: &Checkpoint, device: &B::Device) -> Result<Self> {
+        load::bert(config, checkpoint, device)
+    }
+
+    /// Loads `config.json` and `model.safetensors` from a model folder.
+    pub fn from_dir(dir: &Path, device: &B::Device) -> Result<(Self, BertConfig)> {
+        let config = BertConfig::from_file(&dir.join("config.json"))?;
+        let checkpoint = Checkpoint::open(&dir.join("model.safetensors"))?;
+        Ok((Self::from_checkpoint(&config, &checkpoint, device)?, config))
+    }
+
+    /// Checks token ids against the model's sizes and moves them to `device`.
+    /// Slices are row-major `[batch, seq_len]`.
+    pub fn input(
+        &self,
+        batch: usize,
+        seq_len: usize,
+        input_ids: &[u32],
+        attention_mask: &[u32],
+        token_type_ids: &[u32],
+        device: &B::Device,
+    ) -> Result<BertInput<B>> {
+        let n = batch * seq_len;
+        if batch == 0 || seq_len == 0 {
+            return Err(ModelError::Input("empty batch".into()));
+        }
+        if input_ids.len() != n || attention_mask.len() != n || token_type_ids.len() != n {
+            return Err(ModelError::Input(format!(
+                "expected {n} ids, mask and type entries for [{batch}, {seq_len}], got {}, {}, {}",
+                input_ids.len(),
+                attention_mask.len(),
+                token_type_ids.len()
+            )));
+        }
+        if seq_len > self.max_positions {
+            return Err(ModelError::Input(format!(
+                "sequence of {seq_len} tokens is longer than the model's {} positions",
+                self.max_positions
+            )));
+        }
+        if let Some(id) = input_ids.iter().find(|&&id| id as usize >= self.vocab_size) {
+            return Err(ModelError::Input(format!("token id {id} is outside the vocabulary of {}", self.vocab_size)));
+        }
+        if let Some(t) = token_type_ids.iter().find(|&&t| t as usize >= self.type_vocab_size) {
+            return Err(ModelError::Input(format!("token type {t} is outside the {} types", self.type_vocab_size)));
+        }
+        let to_tensor = |values: &[u32]| {
+            let data = TensorData::new(values.iter().map(|&v| v as i64).collect::<Vec<_>>(), [batch, seq_len]);
+            Tensor::<B, 2, Int>::from_data(data, device)
+        };
+        Ok(BertInput {
+            input_ids: to_tensor(input_ids),
+            attention_mask: to_tensor(attention_mask),
+            token_type_ids: to_tensor(token_type_ids),
+        })
+    }
+
+    /// The last hidden state, `[batch, seq_len, hidden]`.
+    pub fn forward(&self, input: &BertInput<B>) -> Tensor<B, 3> {
+        let mut hidden = self.embeddings.forward(input.input_ids.clone(), input.token_type_ids.clone());
+        // true where a key position is padding; broadcast over heads and queries.
+        let [batch, seq_len] = input.attention_mask.dims();
+        let pad = input.attention_mask.clone().equal_elem(0).reshape([batch, 1, 1, seq_len]);
+        for layer in &self.layers {
+            hidden = layer.forward(hidden, pad.clone());
+        }
+        hidden
+    }
+
+    /// The pooler output (dense + tanh over the first token), when the
+    /// checkpoint has a pooler.
+    pub fn pool_first_token(&self, hidden: Tensor<B, 3>) -> Option<Tensor<B, 2>> {
+        let pooler = self.pooler.as_ref()?;
+        let [batch, _, width] = hidden.dims();
+        let first = hidden.slice([0..batch, 0..1, 0..width]).reshape([batch, width]);
+        Some(pooler.forward(first).tanh())
+    }
+}

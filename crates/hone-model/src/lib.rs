@@ -1,0 +1,20 @@
+//! hone-model — layer 1 of hone: transformer architectures and checkpoint I/O.
+//!
+//! Model code is generic over burn's `Backend` (`Tensor<B, D>`), so the same
+//! encoder runs on the CPU backends, WGPU and CUDA; concrete backends are
+//! chosen only by the top crates. Here live the BERT encoder ([`bert`]) built
+//! from a Hugging Face `config.json` ([`config`]), weights loaded by name from
+//! `model.safetensors` with errors that name the file and tensor
+//! ([`checkpoint`]), and sentence pooling ([`pooling`]). It depends on burn and
+//! plain crates only, never on another hone crate.
+
+pub mod bert;
+pub mod checkpoint;
+pub mod config;
+pub mod error;
+pub mod pooling;
+
+pub use bert::BertModel;
+pub use checkpoint::Checkpoint;
+pub use config::BertConfig;
+pub use error::{ModelError, Result};

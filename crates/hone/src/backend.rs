@@ -1,0 +1,96 @@
+//! Concrete burn backends, chosen by cargo features and named only here.
+//!
+//! Library code is generic over `B: Backend`; a caller that wants to run it
+//! writes a [`BackendJob`] (a generic method, since closures cannot be
+//! generic) and [`dispatch`]es it on the backend the user picked. `flex` is
+//! the default CPU backend because it measured fastest for a MiniLM forward
+//! pass here (README, "CPU backends").
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::prelude::Backend;
+
+use crate::{Error, Result};
+
+/// The backends hone knows of; [`BackendKind::compiled`] lists those in this build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Flex,
+    NdArray,
+    Wgpu,
+    Cuda,
+}
+
+impl BackendKind {
+    pub const ALL: [BackendKind; 4] = [Self::Flex, Self::NdArray, Self::Wgpu, Self::Cuda];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Flex => "flex",
+            Self::NdArray => "ndarray",
+            Self::Wgpu => "wgpu",
+            Self::Cuda => "cuda",
+        }
+    }
+
+    /// Whether this build can run the backend.
+    pub fn is_compiled(self) -> bool {
+        match self {
+            Self::Flex => cfg!(feature = "flex"),
+            Self::NdArray => cfg!(feature = "ndarray"),
+            Self::Wgpu => cfg!(feature = "wgpu"),
+            Self::Cuda => cfg!(feature = "cuda"),
+        }
+    }
+
+    /// The backends compiled into this build, in preference order.
+    pub fn compiled() -> Vec<BackendKind> {
+        Self::ALL.into_iter().filter(|b| b.is_compiled()).collect()
+    }
+
+    /// The default: the first compiled CPU backend (flex, then ndarray), else the first compiled one.
+    pub fn default_compiled() -> Option<BackendKind> {
+        Self::compiled().into_iter().next()
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for BackendKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Self::ALL.into_iter().find(|b| b.name() == s).ok_or_else(|| {
+            format!("unknown backend `{s}` (known: {})", Self::ALL.map(|b| b.name()).join(", "))
+        })
+    }
+}
+
+/// Work that runs on any backend.
+pub trait BackendJob {
+    type Output;
+    fn run<B: Backend>(self, device: B::Device) -> Self::Output;
+}
+
+/// Runs `job` on `kind`, or explains that the backend is not compiled in.
+pub fn dispatch<J: BackendJob>(kind: BackendKind, job: J) -> Result<J::Output> {
+    #[allow(unreachable_patterns)]
+    match kind {
+        #[cfg(feature = "flex")]
+        BackendKind::Flex => Ok(job.run::<burn::backend::Flex>(Default::default())),
+        #[cfg(feature = "ndarray")]
+        BackendKind::NdArray => Ok(job.run::<burn::backend::NdArray>(Default::default())),
+        #[cfg(feature = "wgpu")]
+        BackendKind::Wgpu => Ok(job.run::<burn::backend::Wgpu>(Default::default())),
+        #[cfg(feature = "cuda")]
+        BackendKind::Cuda => Ok(job.run::<burn::backend::Cuda>(Default::default())),
+        other => Err(Error::BackendUnavailable {
+            requested: other.name().into(),
+            available: BackendKind::compiled().iter().map(|b| b.name()).collect::<Vec<_>>().join(", "),
+        }),
+    }
+}

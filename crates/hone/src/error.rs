@@ -1,0 +1,15 @@
+//! The facade's error: the lower layers' errors, unchanged, plus the few that
+//! only arise when they are joined (a backend that is not compiled in).
+
+/// Result alias of the facade.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Data(#[from] hone_data::DataError),
+    #[error(transparent)]
+    Model(#[from] hone_model::ModelError),
+    #[error("backend `{requested}` is not compiled into this build (compiled in: {available}); rebuild with `--features {requested}`")]
+    BackendUnavailable { requested: String, available: String },
+}
