@@ -1,1 +1,98 @@
-fn main(){}
+//! xtask — layer 5 of hone: the project's chores as `cargo xtask …`.
+//!
+//! It drives the `hone` program and cargo; nothing depends on it.
+//!
+//! - `cargo xtask fetch [NAME…]`  fetch the assets the tests and demo use (or the named ones)
+//! - `cargo xtask test`           what CI runs: every test, on flex and (software) WGPU, with the
+//!                                `wgpu` and `cuda` features compiled
+//! - `cargo xtask demo`           the README's main command
+//! - `cargo xtask bench [forward|backends]`  criterion benches
+
+mod tidy;
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// Assets the test suite and the demo read.
+const TEST_ASSETS: &[&str] = &["minilm-l6", "pang-lee", "spam-assassin", "bbc-news"];
+
+/// The feature set CI builds: one build of burn serves every test.
+const CI_FEATURES: &str = "hone/wgpu,hone/cuda";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = args.split_first().map_or(("help", &[][..]), |(t, r)| (t.as_str(), r));
+    match task {
+        "fetch" => fetch(rest),
+        "test" => test(rest),
+        "demo" => demo(),
+        "bench" => bench(rest),
+        "help" | "--help" | "-h" => {
+            println!("{}", include_str!("main.rs").lines().take_while(|l| l.starts_with("//!")).map(|l| l.trim_start_matches("//!").trim_start_matches(' ')).collect::<Vec<_>>().join("\n"));
+            Ok(())
+        }
+        other => bail!("unknown task `{other}`; try `cargo xtask help`"),
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("$ {:?}", cmd);
+    let status = cmd.status().with_context(|| format!("cannot start {:?}", cmd.get_program()))?;
+    if !status.success() {
+        bail!("{:?} failed with {status}", cmd.get_program());
+    }
+    Ok(())
+}
+
+/// `cargo run -p hone -- ARGS` (dev profile: dependencies are optimized there too).
+fn hone(args: &[&str]) -> Command {
+    let mut cmd = cargo();
+    cmd.args(["run", "--quiet", "-p", "hone", "--"]).args(args);
+    cmd
+}
+
+fn fetch(names: &[String]) -> Result<()> {
+    let mut args = vec!["fetch"];
+    if names.is_empty() {
+        args.extend_from_slice(TEST_ASSETS);
+    } else {
+        args.extend(names.iter().map(String::as_str));
+    }
+    run(&mut hone(&args))
+}
+
+fn test(extra: &[String]) -> Result<()> {
+    fetch(&[])?;
+    let mut cmd = cargo();
+    cmd.args(["test", "--workspace", "--features", CI_FEATURES]).args(extra);
+    // The model tests run on every backend listed here; WGPU runs on the CPU
+    // through Mesa's lavapipe where no GPU is present.
+    if std::env::var_os("HONE_TEST_BACKENDS").is_none() {
+        cmd.env("HONE_TEST_BACKENDS", "flex,wgpu");
+    }
+    run(&mut cmd)
+}
+
+fn demo() -> Result<()> {
+    run(&mut hone(&["fetch", "minilm-l6"]))?;
+    run(&mut hone(&["similarity", "--model", "minilm-l6", "--input", "fixtures/demo-sentences.txt"]))
+}
+
+fn bench(which: &[String]) -> Result<()> {
+    let which = which.first().map_or("forward", String::as_str);
+    match which {
+        "forward" => run(cargo().args(["bench", "-p", "hone-benches", "--bench", "forward"])),
+        "backends" => {
+            for features in ["flex", "ndarray", "blas"] {
+                run(cargo().args(["bench", "-p", "hone-benches", "--no-default-features", "--features", features, "--bench", "forward"]).env("HONE_BENCH_LABEL", features))?;
+            }
+            Ok(())
+        }
+        other => bail!("unknown bench `{other}` (forward, backends)"),
+    }
+}
