@@ -67,7 +67,8 @@ fn fetch(names: &[String]) -> Result<()> {
 }
 
 fn test(extra: &[String]) -> Result<()> {
-    fetch(&[])?;
+    // No separate fetch step: the tests fetch what they read on first use,
+    // and a `cargo run` here would build burn a second time with other features.
     let mut cmd = cargo();
     cmd.args(["test", "--workspace", "--features", CI_FEATURES]).args(extra);
     // The model tests run on every backend listed here; WGPU runs on the CPU
