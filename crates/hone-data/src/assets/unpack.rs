@@ -74,21 +74,31 @@ pub fn unpack(archive: &Path, dest: &Path, keep: &[&str], bar: &ProgressBar) -> 
     }
 }
 
+/// Where an archive entry goes: None when it is not kept, an error when its
+/// name would escape `dest`.
+fn target_of(name: &str, archive: &Path, dest: &Path, keep: &[&str]) -> Result<Option<PathBuf>> {
+    if !is_kept(name, keep) {
+        return Ok(None);
+    }
+    let rel = safe_relative(name).ok_or_else(|| DataError::Unpack {
+        path: archive.into(),
+        detail: format!("entry `{name}` points outside the target folder"),
+    })?;
+    Ok(Some(dest.join(rel)))
+}
+
 fn unpack_zip(archive: &Path, dest: &Path, keep: &[&str], bar: &ProgressBar) -> Result<()> {
     let file = File::open(archive).map_err(|e| DataError::io(archive, e))?;
     let bad = |e: zip::result::ZipError| DataError::Unpack { path: archive.into(), detail: e.to_string() };
     let mut zip = zip::ZipArchive::new(file).map_err(bad)?;
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).map_err(bad)?;
-        let name = entry.name().to_string();
-        if entry.is_dir() || !is_kept(&name, keep) {
+        if entry.is_dir() {
             continue;
         }
-        let rel = safe_relative(&name).ok_or_else(|| DataError::Unpack {
-            path: archive.into(),
-            detail: format!("entry `{name}` points outside the target folder"),
-        })?;
-        copy_to_file(&mut entry, &dest.join(rel), bar)?;
+        if let Some(target) = target_of(&entry.name().to_string(), archive, dest, keep)? {
+            copy_to_file(&mut entry, &target, bar)?;
+        }
     }
     Ok(())
 }
@@ -103,14 +113,9 @@ fn unpack_tar_gz(archive: &Path, dest: &Path, keep: &[&str], bar: &ProgressBar) 
             continue;
         }
         let name = entry.path().map_err(bad)?.to_string_lossy().into_owned();
-        if !is_kept(&name, keep) {
-            continue;
+        if let Some(target) = target_of(&name, archive, dest, keep)? {
+            copy_to_file(&mut entry, &target, bar)?;
         }
-        let rel = safe_relative(&name).ok_or_else(|| DataError::Unpack {
-            path: archive.into(),
-            detail: format!("entry `{name}` points outside the target folder"),
-        })?;
-        copy_to_file(&mut entry, &dest.join(rel), bar)?;
     }
     Ok(())
 }

@@ -1,0 +1,468 @@
+//! BLEU as sacrebleu 2.6 computes it: per-segment sufficient statistics,
+//! closest-reference length, the four smoothing methods, effective order for
+//! sentence BLEU, and sacrebleu's signature string.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::bleu_tokenize::{BleuTokenizer, tokens};
+use crate::error::{MetricsError, Result, check_len, invalid};
+use crate::pytext::py_rstrip;
+use crate::resample::CorpusStatistic;
+use crate::signature::{NRefs, NRefsTracker, ResamplingInfo, format_signature};
+
+/// sacrebleu's default maximum n-gram order.
+pub const MAX_NGRAM_ORDER: usize = 4;
+
+/// Smoothing for n-gram orders without matches (Chen & Cherry 2014).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Smoothing {
+    /// No smoothing: a zero precision makes the score 0.
+    None,
+    /// Method 1: a zero match count is replaced by the value (default 0.1).
+    Floor(f64),
+    /// Method 2: the value (default 1) is added to counts and totals of orders ≥ 2.
+    AddK(f64),
+    /// Method 3, mteval-v13a's NIST smoothing; sacrebleu's default.
+    Exp,
+}
+
+impl Smoothing {
+    /// `floor` with sacrebleu's default value 0.1.
+    pub const FLOOR_DEFAULT: Smoothing = Smoothing::Floor(0.1);
+    /// `add-k` with sacrebleu's default value 1.
+    pub const ADD_K_DEFAULT: Smoothing = Smoothing::AddK(1.0);
+
+    /// Parses sacrebleu's method name; `value` of `None` takes sacrebleu's default.
+    pub fn from_name(name: &str, value: Option<f64>) -> Result<Self> {
+        let s = match name {
+            "none" => Smoothing::None,
+            "exp" => Smoothing::Exp,
+            "floor" => Smoothing::Floor(value.unwrap_or(0.1)),
+            "add-k" => Smoothing::AddK(value.unwrap_or(1.0)),
+            other => {
+                return Err(invalid(
+                    "smooth_method",
+                    format!("unknown method {other:?} (expected exp, floor, add-k or none)"),
+                ));
+            }
+        };
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn validate(self) -> Result<()> {
+        match self {
+            Smoothing::Floor(v) | Smoothing::AddK(v) if !(v.is_finite() && v >= 0.0) => Err(
+                invalid("smooth_value", format!("must be finite and >= 0, got {v}")),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    fn signature(self) -> String {
+        match self {
+            Smoothing::None => "none".into(),
+            Smoothing::Exp => "exp".into(),
+            Smoothing::Floor(v) => format!("floor[{v:.2}]"),
+            Smoothing::AddK(v) => format!("add-k[{v:.2}]"),
+        }
+    }
+}
+
+/// BLEU configuration; `Bleu::default()` is sacrebleu's `corpus_bleu`,
+/// `Bleu::sentence()` is sacrebleu's `sentence_bleu` (effective order on).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bleu {
+    pub tokenizer: BleuTokenizer,
+    pub lowercase: bool,
+    pub smoothing: Smoothing,
+    /// Average only over orders that have hypothesis n-grams (sentence BLEU).
+    pub effective_order: bool,
+    pub max_ngram_order: usize,
+}
+
+impl Default for Bleu {
+    fn default() -> Self {
+        Bleu {
+            tokenizer: BleuTokenizer::Tok13a,
+            lowercase: false,
+            smoothing: Smoothing::Exp,
+            effective_order: false,
+            max_ngram_order: MAX_NGRAM_ORDER,
+        }
+    }
+}
+
+/// Additive match statistics of one segment (or, summed, of a corpus).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BleuStats {
+    pub sys_len: u64,
+    pub ref_len: u64,
+    /// Clipped matches per order 1..=max_ngram_order.
+    pub correct: Vec<u64>,
+    /// Hypothesis n-grams per order.
+    pub total: Vec<u64>,
+}
+
+impl BleuStats {
+    /// All-zero statistics for `order` n-gram orders.
+    pub fn zeros(order: usize) -> Self {
+        BleuStats {
+            sys_len: 0,
+            ref_len: 0,
+            correct: vec![0; order],
+            total: vec![0; order],
+        }
+    }
+
+    /// Adds another segment's statistics (orders must agree).
+    pub fn add(&mut self, other: &BleuStats) {
+        self.sys_len += other.sys_len;
+        self.ref_len += other.ref_len;
+        for (a, b) in self.correct.iter_mut().zip(&other.correct) {
+            *a += b;
+        }
+        for (a, b) in self.total.iter_mut().zip(&other.total) {
+            *a += b;
+        }
+    }
+}
+
+/// A BLEU result with sacrebleu's fields. `counts`/`totals` are the raw
+/// integer statistics (sacrebleu reports them with the add-k value already added).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BleuScore {
+    pub score: f64,
+    pub counts: Vec<u64>,
+    pub totals: Vec<u64>,
+    pub precisions: Vec<f64>,
+    pub bp: f64,
+    pub sys_len: u64,
+    pub ref_len: u64,
+    pub signature: String,
+}
+
+/// sacrebleu's `my_log`: log with 0 mapped to a huge negative number.
+fn floored_log(x: f64) -> f64 {
+    if x == 0.0 { -9_999_999_999.0 } else { x.ln() }
+}
+
+type NgramCounts = Vec<HashMap<String, u64>>;
+
+/// Counts n-grams of orders 1..=max_order, keyed by the space-joined tokens
+/// (tokens never contain spaces, so the key is unambiguous).
+fn ngram_counts(toks: &[&str], max_order: usize) -> NgramCounts {
+    (1..=max_order)
+        .map(|n| {
+            let mut m = HashMap::new();
+            if toks.len() >= n {
+                for w in toks.windows(n) {
+                    *m.entry(w.join(" ")).or_insert(0) += 1;
+                }
+            }
+            m
+        })
+        .collect()
+}
+
+/// sacrebleu's tie-break: the closest reference length, the shorter on ties.
+fn closest_ref_len(hyp_len: u64, ref_lens: &[u64]) -> u64 {
+    let mut best: Option<(u64, u64)> = None;
+    for &r in ref_lens {
+        let diff = hyp_len.abs_diff(r);
+        best = match best {
+            None => Some((diff, r)),
+            Some((d, l)) if diff < d || (diff == d && r < l) => Some((diff, r)),
+            keep => keep,
+        };
+    }
+    best.map_or(0, |(_, l)| l)
+}
+
+impl Bleu {
+    /// sacrebleu's `sentence_bleu` defaults: exp smoothing, effective order.
+    pub fn sentence() -> Self {
+        Bleu {
+            effective_order: true,
+            ..Bleu::default()
+        }
+    }
+
+    /// Checks the configuration.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_ngram_order == 0 {
+            return Err(invalid("max_ngram_order", "must be at least 1"));
+        }
+        self.smoothing.validate()
+    }
+
+    /// sacrebleu's signature for this configuration.
+    pub fn signature(&self, nrefs: NRefs, resampling: ResamplingInfo) -> String {
+        format_signature(
+            nrefs,
+            resampling,
+            &[
+                ("case", if self.lowercase { "lc" } else { "mixed" }.into()),
+                (
+                    "eff",
+                    if self.effective_order { "yes" } else { "no" }.into(),
+                ),
+                ("tok", self.tokenizer.name().into()),
+                ("smooth", self.smoothing.signature()),
+            ],
+        )
+    }
+
+    fn preprocess(&self, sent: &str) -> String {
+        let lowered;
+        let s = if self.lowercase {
+            lowered = sent.to_lowercase();
+            &lowered
+        } else {
+            sent
+        };
+        self.tokenizer.tokenize(py_rstrip(s))
+    }
+
+    /// Statistics of one hypothesis against its references (at least one).
+    pub fn segment_stats<R: AsRef<str>>(&self, hyp: &str, refs: &[R]) -> Result<BleuStats> {
+        self.validate()?;
+        if refs.is_empty() {
+            return Err(MetricsError::Empty("references of a segment"));
+        }
+        let order = self.max_ngram_order;
+        let mut ref_ngrams: NgramCounts = vec![HashMap::new(); order];
+        let mut ref_lens = Vec::with_capacity(refs.len());
+        for r in refs {
+            let tokenized = self.preprocess(r.as_ref());
+            let toks = tokens(&tokenized);
+            ref_lens.push(toks.len() as u64);
+            // Several references: clip by the maximum count in any one of them.
+            for (acc, counts) in ref_ngrams.iter_mut().zip(ngram_counts(&toks, order)) {
+                for (g, c) in counts {
+                    let e = acc.entry(g).or_insert(0);
+                    *e = (*e).max(c);
+                }
+            }
+        }
+        let tokenized = self.preprocess(hyp);
+        let toks = tokens(&tokenized);
+        let hyp_len = toks.len() as u64;
+        let mut stats = BleuStats::zeros(order);
+        stats.sys_len = hyp_len;
+        stats.ref_len = closest_ref_len(hyp_len, &ref_lens);
+        for (n, counts) in ngram_counts(&toks, order).into_iter().enumerate() {
+            for (g, c) in counts {
+                stats.total[n] += c;
+                if let Some(&rc) = ref_ngrams[n].get(&g) {
+                    stats.correct[n] += c.min(rc);
+                }
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Per-segment statistics for a corpus; `refs` are reference streams
+    /// (sacrebleu's layout: `refs[k][i]` is the k-th reference of segment i).
+    pub fn corpus_stats<H: AsRef<str>, R: AsRef<str>>(
+        &self,
+        hyps: &[H],
+        refs: &[Vec<R>],
+    ) -> Result<Vec<BleuStats>> {
+        check_streams(hyps.len(), refs)?;
+        (0..hyps.len())
+            .map(|i| {
+                let seg_refs: Vec<&str> = refs.iter().map(|s| s[i].as_ref()).collect();
+                self.segment_stats(hyps[i].as_ref(), &seg_refs)
+            })
+            .collect()
+    }
+
+    /// Corpus BLEU (sacrebleu `BLEU.corpus_score`).
+    pub fn corpus_score<H: AsRef<str>, R: AsRef<str>>(
+        &self,
+        hyps: &[H],
+        refs: &[Vec<R>],
+    ) -> Result<BleuScore> {
+        let mut acc = BleuAccumulator::new(self.clone())?;
+        acc.add_batch(hyps, refs)?;
+        acc.finish()
+    }
+
+    /// Sentence BLEU (sacrebleu `BLEU.sentence_score`); use `Bleu::sentence()`
+    /// for sacrebleu's `sentence_bleu` defaults.
+    pub fn sentence_score<R: AsRef<str>>(&self, hyp: &str, refs: &[R]) -> Result<BleuScore> {
+        let stats = self.segment_stats(hyp, refs)?;
+        Ok(self.score_from_stats(&stats, NRefs::Fixed(refs.len())))
+    }
+
+    /// The BLEU score of already summed statistics (sacrebleu `compute_bleu`).
+    pub fn score_from_stats(&self, stats: &BleuStats, nrefs: NRefs) -> BleuScore {
+        let (score, precisions, bp) = compute_bleu(
+            &stats.correct,
+            &stats.total,
+            stats.sys_len,
+            stats.ref_len,
+            self.smoothing,
+            self.effective_order,
+        );
+        BleuScore {
+            score,
+            counts: stats.correct.clone(),
+            totals: stats.total.clone(),
+            precisions,
+            bp,
+            sys_len: stats.sys_len,
+            ref_len: stats.ref_len,
+            signature: self.signature(nrefs, ResamplingInfo::default()),
+        }
+    }
+}
+
+pub(crate) fn check_streams<R>(n_hyps: usize, refs: &[Vec<R>]) -> Result<()> {
+    if n_hyps == 0 {
+        return Err(MetricsError::Empty("hypotheses"));
+    }
+    if refs.is_empty() {
+        return Err(MetricsError::Empty("reference streams"));
+    }
+    for stream in refs {
+        check_len("reference stream", n_hyps, stream.len())?;
+    }
+    Ok(())
+}
+
+/// sacrebleu's `BLEU.compute_bleu`: returns (score, precisions, bp).
+pub fn compute_bleu(
+    correct: &[u64],
+    total: &[u64],
+    sys_len: u64,
+    ref_len: u64,
+    smoothing: Smoothing,
+    effective_order: bool,
+) -> (f64, Vec<f64>, f64) {
+    let order = correct.len();
+    let bp = if sys_len < ref_len {
+        if sys_len > 0 {
+            (1.0 - ref_len as f64 / sys_len as f64).exp()
+        } else {
+            0.0
+        }
+    } else {
+        1.0
+    };
+    let mut precisions = vec![0.0; order];
+    // sacrebleu returns 0 outright when nothing matched (its issue #141).
+    if correct.iter().all(|&c| c == 0) {
+        return (0.0, precisions, bp);
+    }
+    let mut smooth_mteval = 1.0;
+    let mut eff_order = order;
+    for n in 0..order {
+        let (mut c, mut t) = (correct[n] as f64, total[n] as f64);
+        if let Smoothing::AddK(k) = smoothing
+            && n > 0
+        {
+            c += k;
+            t += k;
+        }
+        if t == 0.0 {
+            break;
+        }
+        if effective_order {
+            eff_order = n + 1;
+        }
+        if c == 0.0 {
+            match smoothing {
+                Smoothing::Exp => {
+                    smooth_mteval *= 2.0;
+                    precisions[n] = 100.0 / (smooth_mteval * t);
+                }
+                Smoothing::Floor(v) => precisions[n] = 100.0 * v / t,
+                _ => {}
+            }
+        } else {
+            precisions[n] = 100.0 * c / t;
+        }
+    }
+    let log_sum: f64 = precisions[..eff_order]
+        .iter()
+        .map(|&p| floored_log(p))
+        .sum();
+    (bp * (log_sum / eff_order as f64).exp(), precisions, bp)
+}
+
+/// Streams a corpus in batches; the result equals `Bleu::corpus_score` on
+/// the concatenation because BLEU's statistics are additive.
+#[derive(Debug, Clone)]
+pub struct BleuAccumulator {
+    config: Bleu,
+    stats: BleuStats,
+    segments: usize,
+    nrefs: NRefsTracker,
+}
+
+impl BleuAccumulator {
+    pub fn new(config: Bleu) -> Result<Self> {
+        config.validate()?;
+        let stats = BleuStats::zeros(config.max_ngram_order);
+        Ok(BleuAccumulator {
+            config,
+            stats,
+            segments: 0,
+            nrefs: NRefsTracker::default(),
+        })
+    }
+
+    /// Adds one segment with its references.
+    pub fn add<R: AsRef<str>>(&mut self, hyp: &str, refs: &[R]) -> Result<()> {
+        let s = self.config.segment_stats(hyp, refs)?;
+        self.stats.add(&s);
+        self.segments += 1;
+        self.nrefs.observe(refs.len());
+        Ok(())
+    }
+
+    /// Adds a batch in sacrebleu's stream layout.
+    pub fn add_batch<H: AsRef<str>, R: AsRef<str>>(
+        &mut self,
+        hyps: &[H],
+        refs: &[Vec<R>],
+    ) -> Result<()> {
+        for s in self.config.corpus_stats(hyps, refs)? {
+            self.stats.add(&s);
+        }
+        self.segments += hyps.len();
+        self.nrefs.observe(refs.len());
+        Ok(())
+    }
+
+    /// The corpus score so far; errors if nothing was added.
+    pub fn finish(&self) -> Result<BleuScore> {
+        if self.segments == 0 {
+            return Err(MetricsError::Empty("hypotheses"));
+        }
+        Ok(self.config.score_from_stats(&self.stats, self.nrefs.get()))
+    }
+}
+
+impl CorpusStatistic for Bleu {
+    type Segment = BleuStats;
+    fn score_of(&self, segments: &mut dyn Iterator<Item = &Self::Segment>) -> f64 {
+        let mut sum = BleuStats::zeros(self.max_ngram_order);
+        for s in segments {
+            sum.add(s);
+        }
+        compute_bleu(
+            &sum.correct,
+            &sum.total,
+            sum.sys_len,
+            sum.ref_len,
+            self.smoothing,
+            self.effective_order,
+        )
+        .0
+    }
+}

@@ -1,0 +1,376 @@
+//! chrF and chrF++ as sacrebleu 2.6 computes them: character n-grams with
+//! whitespace removed (unless asked to keep it), optional word n-grams with
+//! sacrebleu's punctuation splitting, best-reference selection, and both
+//! smoothing modes.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::bleu::check_streams;
+use crate::error::{MetricsError, Result, invalid};
+use crate::pytext::{is_py_space, py_split};
+use crate::resample::CorpusStatistic;
+use crate::signature::{NRefs, NRefsTracker, ResamplingInfo, format_signature};
+
+/// chrF configuration; `Chrf::default()` is chrF2 and `Chrf::plus_plus()` is chrF++.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chrf {
+    pub char_order: usize,
+    /// 0 for chrF, 2 for chrF++.
+    pub word_order: usize,
+    /// Recall weight; an integer as in sacrebleu.
+    pub beta: u32,
+    pub lowercase: bool,
+    /// Keep whitespace inside character n-grams (sacrebleu `whitespace=True`).
+    pub whitespace: bool,
+    /// chrF++.py-style epsilon smoothing; off by default (effective order).
+    pub eps_smoothing: bool,
+}
+
+impl Default for Chrf {
+    fn default() -> Self {
+        Chrf {
+            char_order: 6,
+            word_order: 0,
+            beta: 2,
+            lowercase: false,
+            whitespace: false,
+            eps_smoothing: false,
+        }
+    }
+}
+
+/// Per-segment (or summed) `[hyp, ref, match]` counts for every order,
+/// character orders first then word orders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChrfStats(pub Vec<u64>);
+
+impl ChrfStats {
+    fn add(&mut self, other: &ChrfStats) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a += b;
+        }
+    }
+}
+
+/// A chrF result: `name` is sacrebleu's (`chrF2`, `chrF2++`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChrfScore {
+    pub score: f64,
+    pub name: String,
+    pub char_order: usize,
+    pub word_order: usize,
+    pub beta: u32,
+    pub signature: String,
+}
+
+const PUNCTS: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+
+/// sacrebleu's chrF+ word splitting: one leading or trailing ASCII
+/// punctuation mark is split off (so `(hi)` becomes `(hi` and `)`).
+fn split_punctuation(sent: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in py_split(sent) {
+        let chars: Vec<char> = w.chars().collect();
+        if chars.len() == 1 {
+            out.push(w.to_string());
+        } else if PUNCTS.contains(chars[chars.len() - 1]) {
+            out.push(chars[..chars.len() - 1].iter().collect());
+            out.push(chars[chars.len() - 1].to_string());
+        } else if PUNCTS.contains(chars[0]) {
+            out.push(chars[0].to_string());
+            out.push(chars[1..].iter().collect());
+        } else {
+            out.push(w.to_string());
+        }
+    }
+    out
+}
+
+type Counts = HashMap<String, u64>;
+
+fn char_ngrams(line: &str, max_order: usize, whitespace: bool) -> Vec<Counts> {
+    let chars: Vec<char> = if whitespace {
+        line.chars().collect()
+    } else {
+        line.chars().filter(|c| !is_py_space(*c)).collect()
+    };
+    (1..=max_order)
+        .map(|n| {
+            let mut m = Counts::new();
+            if chars.len() >= n {
+                for w in chars.windows(n) {
+                    *m.entry(w.iter().collect()).or_insert(0) += 1;
+                }
+            }
+            m
+        })
+        .collect()
+}
+
+fn word_ngrams(words: &[String], n: usize) -> Counts {
+    let mut m = Counts::new();
+    if words.len() >= n {
+        for w in words.windows(n) {
+            *m.entry(w.join(" ")).or_insert(0) += 1;
+        }
+    }
+    m
+}
+
+fn match_stats(hyp: &Counts, reference: &Counts) -> [u64; 3] {
+    let mut matches = 0;
+    let mut hyp_count = 0;
+    for (g, &c) in hyp {
+        hyp_count += c;
+        if let Some(&r) = reference.get(g) {
+            matches += c.min(r);
+        }
+    }
+    // sacrebleu does not count hypothesis n-grams when the reference has none
+    // of that order.
+    let hyp_count = if reference.is_empty() { 0 } else { hyp_count };
+    [hyp_count, reference.values().sum(), matches]
+}
+
+impl Chrf {
+    /// chrF++: word n-grams up to order 2.
+    pub fn plus_plus() -> Self {
+        Chrf {
+            word_order: 2,
+            ..Chrf::default()
+        }
+    }
+
+    fn order(&self) -> usize {
+        self.char_order + self.word_order
+    }
+
+    /// Checks the configuration.
+    pub fn validate(&self) -> Result<()> {
+        if self.order() == 0 {
+            return Err(invalid(
+                "char_order",
+                "char_order + word_order must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    /// sacrebleu's metric name, `chrF{beta}` plus one `+` per word order.
+    pub fn name(&self) -> String {
+        format!("chrF{}{}", self.beta, "+".repeat(self.word_order))
+    }
+
+    /// sacrebleu's signature for this configuration.
+    pub fn signature(&self, nrefs: NRefs, resampling: ResamplingInfo) -> String {
+        format_signature(
+            nrefs,
+            resampling,
+            &[
+                ("case", if self.lowercase { "lc" } else { "mixed" }.into()),
+                ("eff", if self.eps_smoothing { "no" } else { "yes" }.into()),
+                ("nc", self.char_order.to_string()),
+                ("nw", self.word_order.to_string()),
+                ("space", if self.whitespace { "yes" } else { "no" }.into()),
+            ],
+        )
+    }
+
+    fn all_ngrams(&self, sent: &str) -> Vec<Counts> {
+        let lowered;
+        let sent = if self.lowercase {
+            lowered = sent.to_lowercase();
+            &lowered
+        } else {
+            sent
+        };
+        let mut grams = char_ngrams(sent, self.char_order, self.whitespace);
+        if self.word_order > 0 {
+            let words = split_punctuation(sent);
+            grams.extend((1..=self.word_order).map(|n| word_ngrams(&words, n)));
+        }
+        grams
+    }
+
+    /// Statistics of one hypothesis against the best of its references.
+    pub fn segment_stats<R: AsRef<str>>(&self, hyp: &str, refs: &[R]) -> Result<ChrfStats> {
+        self.validate()?;
+        if refs.is_empty() {
+            return Err(MetricsError::Empty("references of a segment"));
+        }
+        let hyp_grams = self.all_ngrams(hyp);
+        let mut best: Option<(f64, Vec<u64>)> = None;
+        for r in refs {
+            let ref_grams = self.all_ngrams(r.as_ref());
+            let stats: Vec<u64> = hyp_grams
+                .iter()
+                .zip(&ref_grams)
+                .flat_map(|(h, r)| match_stats(h, r))
+                .collect();
+            let f = self.f_score(&stats);
+            // Strictly greater: the first reference wins ties, as in sacrebleu.
+            if best.as_ref().is_none_or(|(bf, _)| f > *bf) {
+                best = Some((f, stats));
+            }
+        }
+        Ok(ChrfStats(best.map(|(_, s)| s).unwrap_or_default()))
+    }
+
+    /// Per-segment statistics for a corpus in sacrebleu's stream layout.
+    pub fn corpus_stats<H: AsRef<str>, R: AsRef<str>>(
+        &self,
+        hyps: &[H],
+        refs: &[Vec<R>],
+    ) -> Result<Vec<ChrfStats>> {
+        check_streams(hyps.len(), refs)?;
+        (0..hyps.len())
+            .map(|i| {
+                let seg_refs: Vec<&str> = refs.iter().map(|s| s[i].as_ref()).collect();
+                self.segment_stats(hyps[i].as_ref(), &seg_refs)
+            })
+            .collect()
+    }
+
+    /// Corpus chrF (sacrebleu `CHRF.corpus_score`).
+    pub fn corpus_score<H: AsRef<str>, R: AsRef<str>>(
+        &self,
+        hyps: &[H],
+        refs: &[Vec<R>],
+    ) -> Result<ChrfScore> {
+        let mut acc = ChrfAccumulator::new(self.clone())?;
+        acc.add_batch(hyps, refs)?;
+        acc.finish()
+    }
+
+    /// Sentence chrF (sacrebleu `CHRF.sentence_score`).
+    pub fn sentence_score<R: AsRef<str>>(&self, hyp: &str, refs: &[R]) -> Result<ChrfScore> {
+        let stats = self.segment_stats(hyp, refs)?;
+        Ok(self.score_from_stats(&stats, NRefs::Fixed(refs.len())))
+    }
+
+    /// The score of already summed statistics.
+    pub fn score_from_stats(&self, stats: &ChrfStats, nrefs: NRefs) -> ChrfScore {
+        ChrfScore {
+            score: self.f_score(&stats.0),
+            name: self.name(),
+            char_order: self.char_order,
+            word_order: self.word_order,
+            beta: self.beta,
+            signature: self.signature(nrefs, ResamplingInfo::default()),
+        }
+    }
+
+    /// sacrebleu's `_compute_f_score` on flattened `[hyp, ref, match]` triples.
+    fn f_score(&self, stats: &[u64]) -> f64 {
+        const EPS: f64 = 1e-16;
+        let factor = f64::from(self.beta).powi(2);
+        let mut score = 0.0;
+        let mut effective_order = 0usize;
+        let (mut avg_prec, mut avg_rec) = (0.0, 0.0);
+        for t in stats.chunks_exact(3) {
+            let (n_hyp, n_ref, n_match) = (t[0], t[1], t[2]);
+            let prec = if n_hyp > 0 {
+                n_match as f64 / n_hyp as f64
+            } else {
+                EPS
+            };
+            let rec = if n_ref > 0 {
+                n_match as f64 / n_ref as f64
+            } else {
+                EPS
+            };
+            let denom = factor * prec + rec;
+            score += if denom > 0.0 {
+                (1.0 + factor) * prec * rec / denom
+            } else {
+                EPS
+            };
+            if n_hyp > 0 && n_ref > 0 {
+                avg_prec += prec;
+                avg_rec += rec;
+                effective_order += 1;
+            }
+        }
+        if self.eps_smoothing {
+            return 100.0 * score / self.order() as f64;
+        }
+        if effective_order == 0 {
+            avg_prec = 0.0;
+            avg_rec = 0.0;
+        } else {
+            avg_prec /= effective_order as f64;
+            avg_rec /= effective_order as f64;
+        }
+        if avg_prec + avg_rec != 0.0 {
+            100.0 * ((1.0 + factor) * avg_prec * avg_rec / (factor * avg_prec + avg_rec))
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Streams a corpus in batches; equals `Chrf::corpus_score` on the whole.
+#[derive(Debug, Clone)]
+pub struct ChrfAccumulator {
+    config: Chrf,
+    stats: ChrfStats,
+    segments: usize,
+    nrefs: NRefsTracker,
+}
+
+impl ChrfAccumulator {
+    pub fn new(config: Chrf) -> Result<Self> {
+        config.validate()?;
+        let stats = ChrfStats(vec![0; 3 * config.order()]);
+        Ok(ChrfAccumulator {
+            config,
+            stats,
+            segments: 0,
+            nrefs: NRefsTracker::default(),
+        })
+    }
+
+    /// Adds one segment with its references.
+    pub fn add<R: AsRef<str>>(&mut self, hyp: &str, refs: &[R]) -> Result<()> {
+        let s = self.config.segment_stats(hyp, refs)?;
+        self.stats.add(&s);
+        self.segments += 1;
+        self.nrefs.observe(refs.len());
+        Ok(())
+    }
+
+    /// Adds a batch in sacrebleu's stream layout.
+    pub fn add_batch<H: AsRef<str>, R: AsRef<str>>(
+        &mut self,
+        hyps: &[H],
+        refs: &[Vec<R>],
+    ) -> Result<()> {
+        for s in self.config.corpus_stats(hyps, refs)? {
+            self.stats.add(&s);
+        }
+        self.segments += hyps.len();
+        self.nrefs.observe(refs.len());
+        Ok(())
+    }
+
+    /// The corpus score so far; errors if nothing was added.
+    pub fn finish(&self) -> Result<ChrfScore> {
+        if self.segments == 0 {
+            return Err(MetricsError::Empty("hypotheses"));
+        }
+        Ok(self.config.score_from_stats(&self.stats, self.nrefs.get()))
+    }
+}
+
+impl CorpusStatistic for Chrf {
+    type Segment = ChrfStats;
+    fn score_of(&self, segments: &mut dyn Iterator<Item = &Self::Segment>) -> f64 {
+        let mut sum = ChrfStats(vec![0; 3 * self.order()]);
+        for s in segments {
+            sum.add(s);
+        }
+        self.f_score(&sum.0)
+    }
+}
