@@ -22,7 +22,7 @@ impl BackendJob for Forward<'_> {
     fn run<B: burn::prelude::Backend>(self, device: B::Device) {
         let dir = minilm_dir();
         let (model, _) = BertModel::<B>::from_dir(&dir, &device).expect("load MiniLM");
-        let label = std::env::var("HONE_BENCH_LABEL").unwrap_or_else(|_| self.backend.to_string());
+        let label = self.backend.label().to_string();
         let mut group = self.c.benchmark_group("minilm_l6_forward");
         group.sample_size(10);
         for batch in [1usize, 32] {

@@ -2,9 +2,9 @@
 //!
 //! Library code is generic over `B: Backend`; a caller that wants to run it
 //! writes a [`BackendJob`] (a generic method, since closures cannot be
-//! generic) and [`dispatch`]es it on the backend the user picked. `flex` is
-//! the default CPU backend because it measured fastest for a MiniLM forward
-//! pass here (README, "CPU backends").
+//! generic) and [`dispatch`]es it on the backend the user picked. `ndarray`
+//! is the default CPU backend because it measured fastest of the pure-Rust
+//! backends for a MiniLM forward pass here (README, "CPU backends").
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,14 +16,14 @@ use crate::{Error, Result};
 /// The backends hone knows of; [`BackendKind::compiled`] lists those in this build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
-    Flex,
     NdArray,
+    Flex,
     Wgpu,
     Cuda,
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 4] = [Self::Flex, Self::NdArray, Self::Wgpu, Self::Cuda];
+    pub const ALL: [BackendKind; 4] = [Self::NdArray, Self::Flex, Self::Wgpu, Self::Cuda];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -32,6 +32,12 @@ impl BackendKind {
             Self::Wgpu => "wgpu",
             Self::Cuda => "cuda",
         }
+    }
+
+    /// The name benches and reports use: `ndarray+openblas` when the
+    /// `blas` feature links ndarray to the system OpenBLAS.
+    pub fn label(self) -> &'static str {
+        if self == Self::NdArray && cfg!(feature = "blas") { "ndarray+openblas" } else { self.name() }
     }
 
     /// Whether this build can run the backend.
@@ -49,7 +55,7 @@ impl BackendKind {
         Self::ALL.into_iter().filter(|b| b.is_compiled()).collect()
     }
 
-    /// The default: the first compiled CPU backend (flex, then ndarray), else the first compiled one.
+    /// The default: the first compiled backend in preference order (ndarray, flex, wgpu, cuda).
     pub fn default_compiled() -> Option<BackendKind> {
         Self::compiled().into_iter().next()
     }

@@ -21,7 +21,7 @@ pub struct SelfAttention<B: Backend> {
 }
 
 impl<B: Backend> SelfAttention<B> {
-    /// `hidden`: `[batch, seq, width]`; `pad`: `[batch, 1, 1, seq]`, true at padding keys.
+    /// `hidden`: `[batch, seq, width]`; `pad`: `[batch, heads, seq, seq]`, true at padding keys.
     pub fn forward(&self, hidden: Tensor<B, 3>, pad: Tensor<B, 4, Bool>) -> Tensor<B, 3> {
         let [batch, seq_len, width] = hidden.dims();
         let head_dim = width / self.n_heads;
@@ -29,8 +29,7 @@ impl<B: Backend> SelfAttention<B> {
         let q = heads(self.query.forward(hidden.clone()));
         let k = heads(self.key.forward(hidden.clone()));
         let v = heads(self.value.forward(hidden.clone()));
-        let mask = pad.expand([batch, self.n_heads, seq_len, seq_len]);
-        let context = attention(q, k, v, Some(mask), None, AttentionModuleOptions::default());
+        let context = attention(q, k, v, Some(pad), None, AttentionModuleOptions::default());
         let context = context.swap_dims(1, 2).reshape([batch, seq_len, width]);
         let projected = self.dropout.forward(self.output.forward(context));
         self.layer_norm.forward(projected + hidden)

@@ -73,6 +73,7 @@ pub(super) fn bert<B: Backend>(config: &BertConfig, ckpt: &Checkpoint, device: &
         max_positions: config.max_position_embeddings,
         vocab_size: config.vocab_size,
         type_vocab_size: config.type_vocab_size,
+        n_heads: config.num_attention_heads,
     })
 }
 

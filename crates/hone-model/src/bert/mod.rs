@@ -29,6 +29,11 @@ pub struct BertInput<B: Backend> {
     /// 1 for real tokens, 0 for padding.
     pub attention_mask: Tensor<B, 2, Int>,
     pub token_type_ids: Tensor<B, 2, Int>,
+    /// `[batch, heads, seq_len, seq_len]`, true where the key is padding.
+    /// Built once from host data, contiguous: expanding a `[batch, 1, 1,
+    /// seq_len]` mask inside every layer instead made strided copies that
+    /// took about a fifth of flex's forward time (perf, batch 1 × 128).
+    pub key_padding: Tensor<B, 4, Bool>,
 }
 
 /// The BERT encoder.
@@ -41,6 +46,7 @@ pub struct BertModel<B: Backend> {
     pub max_positions: usize,
     pub vocab_size: usize,
     pub type_vocab_size: usize,
+    pub n_heads: usize,
 }
 
 impl<B: Backend> BertModel<B> {
@@ -95,21 +101,25 @@ impl<B: Backend> BertModel<B> {
             let data = TensorData::new(values.iter().map(|&v| v as i64).collect::<Vec<_>>(), [batch, seq_len]);
             Tensor::<B, 2, Int>::from_data(data, device)
         };
+        let mut padding = Vec::with_capacity(batch * self.n_heads * seq_len * seq_len);
+        for row in attention_mask.chunks(seq_len) {
+            for _ in 0..self.n_heads * seq_len {
+                padding.extend(row.iter().map(|&m| m == 0));
+            }
+        }
         Ok(BertInput {
             input_ids: to_tensor(input_ids),
             attention_mask: to_tensor(attention_mask),
             token_type_ids: to_tensor(token_type_ids),
+            key_padding: Tensor::from_data(TensorData::new(padding, [batch, self.n_heads, seq_len, seq_len]), device),
         })
     }
 
     /// The last hidden state, `[batch, seq_len, hidden]`.
     pub fn forward(&self, input: &BertInput<B>) -> Tensor<B, 3> {
         let mut hidden = self.embeddings.forward(input.input_ids.clone(), input.token_type_ids.clone());
-        // true where a key position is padding; broadcast over heads and queries.
-        let [batch, seq_len] = input.attention_mask.dims();
-        let pad = input.attention_mask.clone().equal_elem(0).reshape([batch, 1, 1, seq_len]);
         for layer in &self.layers {
-            hidden = layer.forward(hidden, pad.clone());
+            hidden = layer.forward(hidden, input.key_padding.clone());
         }
         hidden
     }
