@@ -3,11 +3,13 @@
 //! It drives the `hone` program and cargo; nothing depends on it.
 //!
 //! - `cargo xtask fetch [NAME…]`  fetch the assets the tests and demo use (or the named ones)
-//! - `cargo xtask test`           what CI runs: every test, on flex and (software) WGPU, with the
-//!                                `wgpu` and `cuda` features compiled
+//! - `cargo xtask test`           what CI runs: every test, the model tests on ndarray, flex and
+//!                                (software) WGPU, with the `cuda` feature compiled too
 //! - `cargo xtask demo`           the README's main command
 //! - `cargo xtask bench [forward|backends]`  criterion benches
+//! - `cargo xtask bench metrics`  `hone eval` vs sacrebleu and rouge-score on 100,000 pairs
 
+mod bench_metrics;
 mod tidy;
 
 use std::process::Command;
@@ -18,7 +20,7 @@ use anyhow::{Context, Result, bail};
 const TEST_ASSETS: &[&str] = &["minilm-l6", "pang-lee", "spam-assassin", "bbc-news"];
 
 /// The feature set CI builds: one build of burn serves every test.
-const CI_FEATURES: &str = "hone/wgpu,hone/cuda";
+const CI_FEATURES: &str = "hone/flex,hone/wgpu,hone/cuda";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -74,7 +76,7 @@ fn test(extra: &[String]) -> Result<()> {
     // The model tests run on every backend listed here; WGPU runs on the CPU
     // through Mesa's lavapipe where no GPU is present.
     if std::env::var_os("HONE_TEST_BACKENDS").is_none() {
-        cmd.env("HONE_TEST_BACKENDS", "flex,wgpu");
+        cmd.env("HONE_TEST_BACKENDS", "ndarray,flex,wgpu");
     }
     run(&mut cmd)
 }
@@ -89,11 +91,12 @@ fn bench(which: &[String]) -> Result<()> {
     match which {
         "forward" => run(cargo().args(["bench", "-p", "hone-benches", "--bench", "forward"])),
         "backends" => {
-            for features in ["flex", "ndarray", "blas"] {
-                run(cargo().args(["bench", "-p", "hone-benches", "--no-default-features", "--features", features, "--bench", "forward"]).env("HONE_BENCH_LABEL", features))?;
+            for features in ["ndarray,flex", "blas"] {
+                run(cargo().args(["bench", "-p", "hone-benches", "--no-default-features", "--features", features, "--bench", "forward"]))?;
             }
             Ok(())
         }
-        other => bail!("unknown bench `{other}` (forward, backends)"),
+        "metrics" => bench_metrics::run(),
+        other => bail!("unknown bench `{other}` (forward, backends, metrics)"),
     }
 }

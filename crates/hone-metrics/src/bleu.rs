@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::bleu_tokenize::{BleuTokenizer, tokens};
 use crate::error::{MetricsError, Result, check_len, invalid};
-use crate::pytext::py_rstrip;
+use crate::fasthash::{FastMap, map_with_capacity};
+use crate::pytext::{for_each_py_token, py_rstrip};
 use crate::resample::CorpusStatistic;
 use crate::signature::{NRefs, NRefsTracker, ResamplingInfo, format_signature};
 
@@ -167,6 +168,121 @@ fn ngram_counts(toks: &[&str], max_order: usize) -> NgramCounts {
         .collect()
 }
 
+/// Segment statistics from tokenized text with string n-gram keys: the
+/// general path, for orders above `PACKED_ORDER` or segments with more
+/// distinct tokens than a packed lane can number.
+fn string_stats(hyp: &str, refs: &[String], order: usize) -> BleuStats {
+    let mut ref_ngrams: NgramCounts = vec![HashMap::new(); order];
+    let mut ref_lens = Vec::with_capacity(refs.len());
+    for r in refs {
+        let toks = tokens(r);
+        ref_lens.push(toks.len() as u64);
+        // Several references: clip by the maximum count in any one of them.
+        for (acc, counts) in ref_ngrams.iter_mut().zip(ngram_counts(&toks, order)) {
+            for (g, c) in counts {
+                let e = acc.entry(g).or_insert(0);
+                *e = (*e).max(c);
+            }
+        }
+    }
+    let toks = tokens(hyp);
+    let hyp_len = toks.len() as u64;
+    let mut stats = BleuStats::zeros(order);
+    stats.sys_len = hyp_len;
+    stats.ref_len = closest_ref_len(hyp_len, &ref_lens);
+    for (n, counts) in ngram_counts(&toks, order).into_iter().enumerate() {
+        for (g, c) in counts {
+            stats.total[n] += c;
+            if let Some(&rc) = ref_ngrams[n].get(&g) {
+                stats.correct[n] += c.min(rc);
+            }
+        }
+    }
+    stats
+}
+
+/// Orders up to this use packed n-gram keys: four 16-bit token ids.
+const PACKED_ORDER: usize = 4;
+/// Token ids must fit a 16-bit lane; a segment with more distinct tokens
+/// takes the string path.
+const PACKED_MAX_ID: usize = u16::MAX as usize;
+
+/// Counts the n-grams of orders 1..=order of a token-id sequence. Ids start
+/// at 1, so a key's order is its number of non-zero 16-bit lanes.
+fn packed_counts(ids: &[u32], order: usize, out: &mut FastMap<u64, u32>) {
+    for i in 0..ids.len() {
+        let mut key = 0u64;
+        for (n, &id) in ids[i..].iter().take(order).enumerate() {
+            key |= u64::from(id) << (16 * n);
+            *out.entry(key).or_insert(0) += 1;
+        }
+    }
+}
+
+/// Count tables reused from segment to segment.
+#[derive(Default)]
+struct Scratch {
+    ref_max: FastMap<u64, u32>,
+    one_ref: FastMap<u64, u32>,
+}
+
+/// Segment statistics with the tokens numbered per segment and n-grams
+/// packed into integers: the same counts as `string_stats` without building
+/// a string per n-gram (which was most of BLEU's time).
+fn packed_stats(scratch: &mut Scratch, hyp: &str, refs: &[String], order: usize) -> BleuStats {
+    let mut ids: FastMap<&str, u32> = map_with_capacity(64);
+    let mut number = |text| -> Vec<u32> {
+        let mut out = Vec::with_capacity(32);
+        for_each_py_token(text, |t| {
+            let next = ids.len() as u32 + 1;
+            out.push(*ids.entry(t).or_insert(next));
+        });
+        out
+    };
+    let ref_ids: Vec<Vec<u32>> = refs.iter().map(|r| number(r)).collect();
+    let hyp_ids = number(hyp);
+    if ids.len() > PACKED_MAX_ID {
+        return string_stats(hyp, refs, order);
+    }
+    let Scratch { ref_max, one_ref } = scratch;
+    ref_max.clear();
+    for (k, toks) in ref_ids.iter().enumerate() {
+        if k == 0 {
+            packed_counts(toks, order, ref_max);
+        } else {
+            // Several references: clip by the maximum count in any one of them.
+            one_ref.clear();
+            packed_counts(toks, order, one_ref);
+            for (&g, &c) in one_ref.iter() {
+                let e = ref_max.entry(g).or_insert(0);
+                *e = (*e).max(c);
+            }
+        }
+    }
+    let ref_lens: Vec<u64> = ref_ids.iter().map(|t| t.len() as u64).collect();
+    let mut stats = BleuStats::zeros(order);
+    stats.sys_len = hyp_ids.len() as u64;
+    stats.ref_len = closest_ref_len(stats.sys_len, &ref_lens);
+    // The clipped count, the sum over n-grams of min(hypothesis count,
+    // reference count), is counted by letting each hypothesis n-gram use up
+    // one remaining reference occurrence, so the hypothesis needs no table.
+    let left = ref_max;
+    for i in 0..hyp_ids.len() {
+        let mut key = 0u64;
+        for (n, &id) in hyp_ids[i..].iter().take(order).enumerate() {
+            key |= u64::from(id) << (16 * n);
+            stats.total[n] += 1;
+            if let Some(c) = left.get_mut(&key)
+                && *c > 0
+            {
+                *c -= 1;
+                stats.correct[n] += 1;
+            }
+        }
+    }
+    stats
+}
+
 /// sacrebleu's tie-break: the closest reference length, the shorter on ties.
 fn closest_ref_len(hyp_len: u64, ref_lens: &[u64]) -> u64 {
     let mut best: Option<(u64, u64)> = None;
@@ -223,45 +339,32 @@ impl Bleu {
         } else {
             sent
         };
-        self.tokenizer.tokenize(py_rstrip(s))
+        self.tokenizer.tokenize_for_split(py_rstrip(s))
     }
 
     /// Statistics of one hypothesis against its references (at least one).
     pub fn segment_stats<R: AsRef<str>>(&self, hyp: &str, refs: &[R]) -> Result<BleuStats> {
+        self.segment_stats_in(&mut Scratch::default(), hyp, refs)
+    }
+
+    /// `segment_stats` with reusable tables (`corpus_stats` keeps one set).
+    fn segment_stats_in<R: AsRef<str>>(
+        &self,
+        scratch: &mut Scratch,
+        hyp: &str,
+        refs: &[R],
+    ) -> Result<BleuStats> {
         self.validate()?;
         if refs.is_empty() {
             return Err(MetricsError::Empty("references of a segment"));
         }
-        let order = self.max_ngram_order;
-        let mut ref_ngrams: NgramCounts = vec![HashMap::new(); order];
-        let mut ref_lens = Vec::with_capacity(refs.len());
-        for r in refs {
-            let tokenized = self.preprocess(r.as_ref());
-            let toks = tokens(&tokenized);
-            ref_lens.push(toks.len() as u64);
-            // Several references: clip by the maximum count in any one of them.
-            for (acc, counts) in ref_ngrams.iter_mut().zip(ngram_counts(&toks, order)) {
-                for (g, c) in counts {
-                    let e = acc.entry(g).or_insert(0);
-                    *e = (*e).max(c);
-                }
-            }
-        }
-        let tokenized = self.preprocess(hyp);
-        let toks = tokens(&tokenized);
-        let hyp_len = toks.len() as u64;
-        let mut stats = BleuStats::zeros(order);
-        stats.sys_len = hyp_len;
-        stats.ref_len = closest_ref_len(hyp_len, &ref_lens);
-        for (n, counts) in ngram_counts(&toks, order).into_iter().enumerate() {
-            for (g, c) in counts {
-                stats.total[n] += c;
-                if let Some(&rc) = ref_ngrams[n].get(&g) {
-                    stats.correct[n] += c.min(rc);
-                }
-            }
-        }
-        Ok(stats)
+        let refs: Vec<String> = refs.iter().map(|r| self.preprocess(r.as_ref())).collect();
+        let hyp = self.preprocess(hyp);
+        Ok(if self.max_ngram_order <= PACKED_ORDER {
+            packed_stats(scratch, &hyp, &refs, self.max_ngram_order)
+        } else {
+            string_stats(&hyp, &refs, self.max_ngram_order)
+        })
     }
 
     /// Per-segment statistics for a corpus; `refs` are reference streams
@@ -272,10 +375,11 @@ impl Bleu {
         refs: &[Vec<R>],
     ) -> Result<Vec<BleuStats>> {
         check_streams(hyps.len(), refs)?;
+        let mut scratch = Scratch::default();
         (0..hyps.len())
             .map(|i| {
                 let seg_refs: Vec<&str> = refs.iter().map(|s| s[i].as_ref()).collect();
-                self.segment_stats(hyps[i].as_ref(), &seg_refs)
+                self.segment_stats_in(&mut scratch, hyps[i].as_ref(), &seg_refs)
             })
             .collect()
     }
@@ -464,5 +568,30 @@ impl CorpusStatistic for Bleu {
             self.effective_order,
         )
         .0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Tokenized text over a small vocabulary, so n-grams repeat and clipping matters.
+    fn text() -> impl Strategy<Value = String> {
+        prop::collection::vec("[a-c]{1,2}|é|日", 0..14).prop_map(|w| w.join(" "))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #[test]
+        fn packed_keys_count_like_string_keys(
+            hyp in text(),
+            refs in prop::collection::vec(text(), 1..4),
+            order in 1usize..=PACKED_ORDER,
+        ) {
+            let packed = packed_stats(&mut Scratch::default(), &hyp, &refs, order);
+            prop_assert_eq!(packed, string_stats(&hyp, &refs, order));
+        }
     }
 }

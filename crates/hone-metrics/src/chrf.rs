@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::bleu::check_streams;
 use crate::error::{MetricsError, Result, invalid};
+use crate::fasthash::{FastMap, map_with_capacity};
 use crate::pytext::{is_py_space, py_split};
 use crate::resample::CorpusStatistic;
 use crate::signature::{NRefs, NRefsTracker, ResamplingInfo, format_signature};
@@ -134,6 +135,76 @@ fn match_stats(hyp: &Counts, reference: &Counts) -> [u64; 3] {
     [hyp_count, reference.values().sum(), matches]
 }
 
+/// Character n-grams up to this order pack into a `u64`: six 10-bit lanes
+/// of per-segment character ids.
+const PACKED_CHAR_ORDER: usize = 6;
+/// Word n-grams up to this order pack into a `u64`: two 32-bit word ids.
+const PACKED_WORD_ORDER: usize = 2;
+/// Lane widths of character (index 0) and word (index 1) keys.
+const LANE_BITS: [usize; 2] = [10, 32];
+/// Character ids must fit a 10-bit lane; a segment with more distinct
+/// characters takes the string path.
+const MAX_CHAR_ID: u64 = (1 << 10) - 1;
+/// Word ids must fit a 32-bit lane.
+const MAX_WORD_ID: u64 = u32::MAX as u64;
+
+/// Adds the n-grams of orders 1..=order of `lanes` (ids from 1) to `out`.
+fn count_packed(lanes: &[u64], bits: usize, order: usize, out: &mut FastMap<u64, u32>) {
+    for i in 0..lanes.len() {
+        let mut key = 0u64;
+        for (n, &v) in lanes[i..].iter().take(order).enumerate() {
+            key |= v << (bits * n);
+            *out.entry(key).or_insert(0) += 1;
+        }
+    }
+}
+
+/// Per-segment character ids, numbered from 1 (ASCII through a table, the
+/// rest through a map).
+struct Numbering {
+    ascii: [u64; 128],
+    other: FastMap<char, u64>,
+    next: u64,
+}
+
+impl Default for Numbering {
+    fn default() -> Self {
+        Numbering {
+            ascii: [0; 128],
+            other: FastMap::default(),
+            next: 0,
+        }
+    }
+}
+
+impl Numbering {
+    fn reset(&mut self) {
+        self.ascii = [0; 128];
+        self.other.clear();
+        self.next = 0;
+    }
+
+    fn char_id(&mut self, c: char) -> u64 {
+        let slot = match usize::try_from(u32::from(c)) {
+            Ok(i) if i < 128 => &mut self.ascii[i],
+            _ => self.other.entry(c).or_insert(0),
+        };
+        if *slot == 0 {
+            self.next += 1;
+            *slot = self.next;
+        }
+        *slot
+    }
+}
+
+/// Tables reused from segment to segment: character ids and the reference's
+/// character and word n-gram counts.
+#[derive(Default)]
+struct Scratch {
+    numbering: Numbering,
+    counts: [FastMap<u64, u32>; 2],
+}
+
 impl Chrf {
     /// chrF++: word n-grams up to order 2.
     pub fn plus_plus() -> Self {
@@ -196,10 +267,31 @@ impl Chrf {
 
     /// Statistics of one hypothesis against the best of its references.
     pub fn segment_stats<R: AsRef<str>>(&self, hyp: &str, refs: &[R]) -> Result<ChrfStats> {
+        self.segment_stats_in(&mut Scratch::default(), hyp, refs)
+    }
+
+    /// `segment_stats` with reusable tables (`corpus_stats` keeps one set).
+    fn segment_stats_in<R: AsRef<str>>(
+        &self,
+        scratch: &mut Scratch,
+        hyp: &str,
+        refs: &[R],
+    ) -> Result<ChrfStats> {
         self.validate()?;
         if refs.is_empty() {
             return Err(MetricsError::Empty("references of a segment"));
         }
+        if self.char_order <= PACKED_CHAR_ORDER
+            && self.word_order <= PACKED_WORD_ORDER
+            && let Some(stats) = self.packed_stats(scratch, hyp, refs)
+        {
+            return Ok(stats);
+        }
+        Ok(self.string_stats(hyp, refs))
+    }
+
+    /// The general path: n-grams keyed by strings.
+    fn string_stats<R: AsRef<str>>(&self, hyp: &str, refs: &[R]) -> ChrfStats {
         let hyp_grams = self.all_ngrams(hyp);
         let mut best: Option<(f64, Vec<u64>)> = None;
         for r in refs {
@@ -215,7 +307,106 @@ impl Chrf {
                 best = Some((f, stats));
             }
         }
-        Ok(ChrfStats(best.map(|(_, s)| s).unwrap_or_default()))
+        ChrfStats(best.map(|(_, s)| s).unwrap_or_default())
+    }
+
+    /// The same statistics as `string_stats` with n-grams packed into
+    /// integers (characters and words numbered per segment), so no string
+    /// is built per n-gram; `None` when a segment has too many distinct
+    /// characters or words for the lanes.
+    fn packed_stats<R: AsRef<str>>(
+        &self,
+        scratch: &mut Scratch,
+        hyp: &str,
+        refs: &[R],
+    ) -> Option<ChrfStats> {
+        let lower = |s: &str| {
+            if self.lowercase {
+                s.to_lowercase()
+            } else {
+                s.to_string()
+            }
+        };
+        let texts: Vec<String> = std::iter::once(hyp)
+            .chain(refs.iter().map(AsRef::as_ref))
+            .map(lower)
+            .collect();
+        let Scratch { numbering, counts } = scratch;
+        numbering.reset();
+        let chars: Vec<Vec<u64>> = texts
+            .iter()
+            .map(|t| {
+                t.chars()
+                    .filter(|c| self.whitespace || !is_py_space(*c))
+                    .map(|c| numbering.char_id(c))
+                    .collect()
+            })
+            .collect();
+        if numbering.next > MAX_CHAR_ID {
+            return None;
+        }
+        let words: Vec<Vec<String>> = if self.word_order > 0 {
+            texts.iter().map(|t| split_punctuation(t)).collect()
+        } else {
+            vec![Vec::new(); texts.len()]
+        };
+        let mut ids: FastMap<&str, u64> = map_with_capacity(64);
+        let words: Vec<Vec<u64>> = words
+            .iter()
+            .map(|ws| {
+                ws.iter()
+                    .map(|w| {
+                        let next = ids.len() as u64 + 1;
+                        *ids.entry(w).or_insert(next)
+                    })
+                    .collect()
+            })
+            .collect();
+        if ids.len() as u64 > MAX_WORD_ID {
+            return None;
+        }
+        let lanes = [&chars, &words];
+        let orders = [self.char_order, self.word_order];
+        let mut best: Option<(f64, Vec<u64>)> = None;
+        for k in 1..texts.len() {
+            let mut stats = vec![0u64; 3 * self.order()];
+            for kind in 0..2 {
+                let (bits, order, offset) = (LANE_BITS[kind], orders[kind], kind * self.char_order);
+                let (hyp_lanes, ref_lanes) = (&lanes[kind][0], &lanes[kind][k]);
+                let left = &mut counts[kind];
+                left.clear();
+                count_packed(ref_lanes, bits, order, left);
+                // The clipped match count, the sum over n-grams of min(hypothesis
+                // count, reference count), is counted by letting each hypothesis
+                // n-gram use up one remaining reference occurrence.
+                for i in 0..hyp_lanes.len() {
+                    let mut key = 0u64;
+                    for (n, &v) in hyp_lanes[i..].iter().take(order).enumerate() {
+                        key |= v << (bits * n);
+                        if let Some(c) = left.get_mut(&key)
+                            && *c > 0
+                        {
+                            *c -= 1;
+                            stats[3 * (offset + n) + 2] += 1;
+                        }
+                    }
+                }
+                for n in 1..=order {
+                    let grams = |len: usize| (len + 1).saturating_sub(n) as u64;
+                    let (h_total, r_total) = (grams(hyp_lanes.len()), grams(ref_lanes.len()));
+                    // sacrebleu does not count hypothesis n-grams when the
+                    // reference has none of that order.
+                    stats[3 * (offset + n - 1)] = if r_total == 0 { 0 } else { h_total };
+                    stats[3 * (offset + n - 1) + 1] = r_total;
+                }
+            }
+            let f = self.f_score(&stats);
+            // Strictly greater: the first reference wins ties, as in sacrebleu.
+            if best.as_ref().is_none_or(|(bf, _)| f > *bf) {
+                best = Some((f, stats));
+            }
+        }
+        Some(ChrfStats(best.map(|(_, s)| s).unwrap_or_default()))
     }
 
     /// Per-segment statistics for a corpus in sacrebleu's stream layout.
@@ -225,10 +416,11 @@ impl Chrf {
         refs: &[Vec<R>],
     ) -> Result<Vec<ChrfStats>> {
         check_streams(hyps.len(), refs)?;
+        let mut scratch = Scratch::default();
         (0..hyps.len())
             .map(|i| {
                 let seg_refs: Vec<&str> = refs.iter().map(|s| s[i].as_ref()).collect();
-                self.segment_stats(hyps[i].as_ref(), &seg_refs)
+                self.segment_stats_in(&mut scratch, hyps[i].as_ref(), &seg_refs)
             })
             .collect()
     }
@@ -372,5 +564,53 @@ impl CorpusStatistic for Chrf {
             sum.add(s);
         }
         self.f_score(&sum.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Short texts over few characters, so n-grams repeat, with punctuation
+    /// (chrF++ splits it off words), case, Unicode and odd whitespace.
+    fn text() -> impl Strategy<Value = String> {
+        "[abAB.,!()' \t\u{a0}é日\u{1c}]{0,16}"
+    }
+
+    #[test]
+    fn too_many_distinct_characters_take_the_string_path() {
+        let hyp: String = (0x4e00u32..0x4e00 + 1100)
+            .filter_map(char::from_u32)
+            .collect();
+        let reference: String = hyp.chars().rev().step_by(2).collect();
+        let cfg = Chrf::plus_plus();
+        assert!(
+            cfg.packed_stats(&mut Scratch::default(), &hyp, &[&reference])
+                .is_none()
+        );
+        assert_eq!(
+            cfg.segment_stats(&hyp, &[&reference]).unwrap(),
+            cfg.string_stats(&hyp, &[&reference])
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #[test]
+        fn packed_keys_count_like_string_keys(
+            hyp in text(),
+            refs in prop::collection::vec(text(), 1..4),
+            char_order in 0usize..=PACKED_CHAR_ORDER,
+            word_order in 0usize..=PACKED_WORD_ORDER,
+            lowercase: bool,
+            whitespace: bool,
+        ) {
+            let cfg = Chrf { char_order, word_order, lowercase, whitespace, ..Chrf::default() };
+            prop_assume!(cfg.validate().is_ok());
+            let packed = cfg.packed_stats(&mut Scratch::default(), &hyp, &refs).unwrap();
+            prop_assert_eq!(packed, cfg.string_stats(&hyp, &refs));
+        }
     }
 }

@@ -13,6 +13,7 @@ mod bleu_tokenize;
 mod chrf;
 mod classify;
 mod error;
+mod fasthash;
 mod mcnemar;
 mod perplexity;
 mod porter;

@@ -167,8 +167,11 @@ pub fn p_value(sample_stats: &[f64], observed: f64) -> f64 {
     (c + 1) as f64 / (sample_stats.len() + 1) as f64
 }
 
-fn resample_indices(rng: &mut ChaCha8Rng, n: usize) -> Vec<usize> {
-    (0..n).map(|_| rng.random_range(0..n)).collect()
+/// Refills `idx` with one resample of `0..n` (the same draws as collecting
+/// a fresh vector; the buffer is reused across resamples).
+fn resample_indices(rng: &mut ChaCha8Rng, n: usize, idx: &mut Vec<usize>) {
+    idx.clear();
+    idx.extend((0..n).map(|_| rng.random_range(0..n)));
 }
 
 /// Percentile bootstrap CI of a corpus statistic over its items.
@@ -182,9 +185,10 @@ pub fn bootstrap_ci<S: CorpusStatistic>(
         return Err(MetricsError::Empty("segments"));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut idx = Vec::with_capacity(segments.len());
     let scores: Vec<f64> = (0..cfg.n_resamples)
         .map(|_| {
-            let idx = resample_indices(&mut rng, segments.len());
+            resample_indices(&mut rng, segments.len(), &mut idx);
             stat.score_of(&mut idx.iter().map(|&i| &segments[i]))
         })
         .collect();
@@ -251,8 +255,9 @@ pub fn paired_bootstrap<S: CorpusStatistic>(
     let sys_score = stat.score_of(&mut system.iter());
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let (mut bl, mut sys) = (Vec::new(), Vec::new());
+    let mut idx = Vec::with_capacity(baseline.len());
     for _ in 0..cfg.n_resamples {
-        let idx = resample_indices(&mut rng, baseline.len());
+        resample_indices(&mut rng, baseline.len(), &mut idx);
         bl.push(stat.score_of(&mut idx.iter().map(|&i| &baseline[i])));
         sys.push(stat.score_of(&mut idx.iter().map(|&i| &system[i])));
     }

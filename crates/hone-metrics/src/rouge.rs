@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde::Serialize;
 
 use crate::error::{MetricsError, Result, check_len, invalid};
+use crate::fasthash::{FastMap, map_with_capacity};
 use crate::porter::porter_stem;
 
 /// Precision, recall and F1 of one ROUGE variant (values in [0, 1]).
@@ -228,6 +229,89 @@ pub fn rouge_lsum(target_sents: &[Vec<String>], pred_sents: &[Vec<String>]) -> P
     PrfScore::new(hits as f64 / n as f64, hits as f64 / m as f64)
 }
 
+/// Numbers the distinct tokens of a target and a prediction from 0.
+fn number_pair<'a>(t: &'a [String], p: &'a [String]) -> (Vec<u32>, Vec<u32>, usize) {
+    let mut ids: FastMap<&str, u32> = map_with_capacity(t.len() + p.len());
+    let mut number = |toks: &'a [String]| -> Vec<u32> {
+        toks.iter()
+            .map(|tok| {
+                let next = ids.len() as u32;
+                *ids.entry(tok.as_str()).or_insert(next)
+            })
+            .collect()
+    };
+    let (ti, pi) = (number(t), number(p));
+    (ti, pi, ids.len())
+}
+
+/// `rouge_n`'s precision and recall from the clipped overlap and the n-gram totals.
+fn ngram_prf(overlap: u64, t_len: usize, p_len: usize, n: usize) -> PrfScore {
+    let t_total = (t_len + 1).saturating_sub(n) as u64;
+    let p_total = (p_len + 1).saturating_sub(n) as u64;
+    PrfScore::new(
+        overlap as f64 / p_total.max(1) as f64,
+        overlap as f64 / t_total.max(1) as f64,
+    )
+}
+
+/// ROUGE-1 on token ids: the overlap sum of min(count in target, count in
+/// prediction) is counted by letting each prediction token use up one
+/// remaining target occurrence.
+fn unigram_prf(t: &[u32], p: &[u32], vocab: usize) -> PrfScore {
+    let mut left = vec![0u32; vocab];
+    for &x in t {
+        left[x as usize] += 1;
+    }
+    let mut overlap = 0u64;
+    for &x in p {
+        if left[x as usize] > 0 {
+            left[x as usize] -= 1;
+            overlap += 1;
+        }
+    }
+    ngram_prf(overlap, t.len(), p.len(), 1)
+}
+
+/// ROUGE-2 on token ids, counted as in `unigram_prf`.
+fn bigram_prf(t: &[u32], p: &[u32]) -> PrfScore {
+    let key = |w: &[u32]| (u64::from(w[0]) << 32) | u64::from(w[1]);
+    let mut left: FastMap<u64, u32> = map_with_capacity(t.len());
+    for w in t.windows(2) {
+        *left.entry(key(w)).or_insert(0) += 1;
+    }
+    let mut overlap = 0u64;
+    for w in p.windows(2) {
+        if let Some(c) = left.get_mut(&key(w))
+            && *c > 0
+        {
+            *c -= 1;
+            overlap += 1;
+        }
+    }
+    ngram_prf(overlap, t.len(), p.len(), 2)
+}
+
+/// ROUGE-L on token ids: the LCS length with two rows of the table.
+fn lcs_prf(t: &[u32], p: &[u32]) -> PrfScore {
+    if t.is_empty() || p.is_empty() {
+        return PrfScore::default();
+    }
+    let mut prev = vec![0u32; p.len() + 1];
+    let mut cur = vec![0u32; p.len() + 1];
+    for &x in t {
+        for j in 1..=p.len() {
+            cur[j] = if x == p[j - 1] {
+                prev[j - 1] + 1
+            } else {
+                prev[j].max(cur[j - 1])
+            };
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    let lcs = f64::from(prev[p.len()]);
+    PrfScore::new(lcs / p.len() as f64, lcs / t.len() as f64)
+}
+
 impl Rouge {
     fn sentences(&self, text: &str) -> Vec<Vec<String>> {
         text.split('\n')
@@ -237,14 +321,27 @@ impl Rouge {
     }
 
     /// All four variants for one target (rouge-score `RougeScorer.score`).
+    ///
+    /// The same numbers as [`rouge_n`], [`rouge_l`] and [`rouge_lsum`] on
+    /// the tokens, computed on token ids instead of strings.
     pub fn score(&self, target: &str, prediction: &str) -> RougeScores {
         let t = rouge_tokenize(target, self.use_stemmer);
         let p = rouge_tokenize(prediction, self.use_stemmer);
+        let (ti, pi, vocab) = number_pair(&t, &p);
+        let rouge_l = lcs_prf(&ti, &pi);
+        // Single-line texts are one sentence each, and the union LCS of one
+        // sentence pair is their LCS, every token of which is credited: the
+        // summary-level score equals ROUGE-L.
+        let single_line = !target.contains('\n') && !prediction.contains('\n');
         RougeScores {
-            rouge1: rouge_n(&t, &p, 1).expect("n = 1 is valid"),
-            rouge2: rouge_n(&t, &p, 2).expect("n = 2 is valid"),
-            rouge_l: rouge_l(&t, &p),
-            rouge_lsum: rouge_lsum(&self.sentences(target), &self.sentences(prediction)),
+            rouge1: unigram_prf(&ti, &pi, vocab),
+            rouge2: bigram_prf(&ti, &pi),
+            rouge_l,
+            rouge_lsum: if single_line {
+                rouge_l
+            } else {
+                rouge_lsum(&self.sentences(target), &self.sentences(prediction))
+            },
         }
     }
 
@@ -364,5 +461,33 @@ impl RougeAccumulator {
             s.fmeasure /= n;
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Texts over a small vocabulary (so tokens repeat), sometimes on several lines.
+    fn text() -> impl Strategy<Value = String> {
+        prop::collection::vec("a|b|cc|runs|running|x1|\\.|\n|Ab", 0..16).prop_map(|w| w.join(" "))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #[test]
+        fn id_based_scores_equal_the_string_functions(target in text(), prediction in text(), stem: bool) {
+            let r = Rouge { use_stemmer: stem };
+            let (t, p) = (rouge_tokenize(&target, stem), rouge_tokenize(&prediction, stem));
+            let reference = RougeScores {
+                rouge1: rouge_n(&t, &p, 1).unwrap(),
+                rouge2: rouge_n(&t, &p, 2).unwrap(),
+                rouge_l: rouge_l(&t, &p),
+                rouge_lsum: rouge_lsum(&r.sentences(&target), &r.sentences(&prediction)),
+            };
+            prop_assert_eq!(r.score(&target, &prediction), reference);
+        }
     }
 }

@@ -1,11 +1,12 @@
 //! hone — layer 4: the facade over hone's library layers and the home of the
 //! `hone` command-line program.
 //!
-//! It re-exports the layers ([`data`], [`model`]), chooses concrete burn
-//! backends by cargo feature ([`backend`]: `flex` by default, `ndarray`,
-//! `blas`, `wgpu`, `cuda`), and joins tokenizer and encoder into the sentence
-//! embedding pipeline ([`embed`]). It may depend on every lower layer; nothing
-//! but `xtask` depends on it.
+//! It re-exports the layers ([`data`], [`model`], and [`metrics`], which
+//! `hone eval` runs on), chooses concrete burn backends by cargo feature
+//! ([`backend`]: `ndarray` by default, `flex`, `blas`, `wgpu`, `cuda`), and
+//! joins tokenizer and encoder into the sentence embedding pipeline
+//! ([`embed`]). It may depend on every lower layer; nothing but `xtask`
+//! depends on it.
 
 pub mod backend;
 pub mod embed;
@@ -13,4 +14,5 @@ pub mod error;
 
 pub use error::{Error, Result};
 pub use hone_data as data;
+pub use hone_metrics as metrics;
 pub use hone_model as model;

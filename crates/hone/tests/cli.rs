@@ -29,6 +29,9 @@ fn bad_usage_exits_2_with_one_line() {
         assert_eq!(stderr(&out).trim_end().lines().count(), 1, "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).starts_with("error: "), "{args:?}: {}", stderr(&out));
     }
+    let out = hone(&["data"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--data"), "a missing flag is named: {}", stderr(&out));
     let out = hone(&["fetch", "no-such-asset"], "");
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("minilm-l6"), "{}", stderr(&out));

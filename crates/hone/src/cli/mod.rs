@@ -2,6 +2,7 @@
 
 mod data;
 mod embed;
+mod eval;
 mod fetch;
 
 use std::process::ExitCode;
@@ -14,7 +15,7 @@ use hone::data::assets::{Cache, FetchOptions};
 #[derive(Debug, Parser)]
 #[command(name = "hone", version, about, propagate_version = true)]
 pub struct Cli {
-    /// Compute backend (among those compiled in; default: the first of flex, ndarray, wgpu, cuda).
+    /// Compute backend (among those compiled in; default: the first of ndarray, flex, wgpu, cuda).
     #[arg(long, global = true, value_parser = parse_backend)]
     pub backend: Option<BackendKind>,
     /// Hide progress bars.
@@ -34,6 +35,8 @@ pub enum Command {
     Similarity(embed::SimilarityArgs),
     /// Read a data set, report skipped rows, and show its split.
     Data(data::DataArgs),
+    /// Score outputs against references or gold labels: classification, BLEU, chrF, ROUGE, A/B significance.
+    Eval(eval::EvalArgs),
 }
 
 fn parse_backend(s: &str) -> Result<BackendKind, String> {
@@ -66,9 +69,19 @@ pub fn usage_error(e: clap::Error) -> ExitCode {
         let _ = e.print();
         return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { ExitCode::from(2) } else { ExitCode::SUCCESS };
     }
+    // clap spreads some messages over several lines ("required arguments
+    // were not provided:" then the flags); keep everything before the usage
+    // block, joined into one line.
     let rendered = e.render().to_string();
-    let first = rendered.lines().next().unwrap_or("bad usage").trim_start_matches("error: ");
-    eprintln!("error: {first} (see `hone --help`)");
+    let message: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+        .collect();
+    let message = message.join(" ");
+    let message = message.trim_start_matches("error: ");
+    eprintln!("error: {} (see `hone --help`)", if message.is_empty() { "bad usage" } else { message });
     ExitCode::from(2)
 }
 
@@ -94,5 +107,6 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Embed(args) => embed::run_embed(&ctx, args),
         Command::Similarity(args) => embed::run_similarity(&ctx, args),
         Command::Data(args) => data::run(&ctx, args),
+        Command::Eval(args) => eval::run(args),
     }
 }
