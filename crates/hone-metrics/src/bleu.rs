@@ -11,7 +11,8 @@ use crate::error::{MetricsError, Result, check_len, invalid};
 use crate::fasthash::{FastMap, map_with_capacity};
 use crate::pytext::{for_each_py_token, py_rstrip};
 use crate::resample::CorpusStatistic;
-use crate::signature::{NRefs, NRefsTracker, ResamplingInfo, format_signature};
+use crate::accumulate::{StreamingAccumulator, SummedStatistic};
+use crate::signature::{NRefs, ResamplingInfo, format_signature};
 
 /// sacrebleu's default maximum n-gram order.
 pub const MAX_NGRAM_ORDER: usize = 4;
@@ -500,55 +501,28 @@ pub fn compute_bleu(
 
 /// Streams a corpus in batches; the result equals `Bleu::corpus_score` on
 /// the concatenation because BLEU's statistics are additive.
-#[derive(Debug, Clone)]
-pub struct BleuAccumulator {
-    config: Bleu,
-    stats: BleuStats,
-    segments: usize,
-    nrefs: NRefsTracker,
-}
+pub type BleuAccumulator = StreamingAccumulator<Bleu>;
 
-impl BleuAccumulator {
-    pub fn new(config: Bleu) -> Result<Self> {
-        config.validate()?;
-        let stats = BleuStats::zeros(config.max_ngram_order);
-        Ok(BleuAccumulator {
-            config,
-            stats,
-            segments: 0,
-            nrefs: NRefsTracker::default(),
-        })
+impl SummedStatistic for Bleu {
+    type Stats = BleuStats;
+    type Score = BleuScore;
+    fn validate(&self) -> Result<()> {
+        Bleu::validate(self)
     }
-
-    /// Adds one segment with its references.
-    pub fn add<R: AsRef<str>>(&mut self, hyp: &str, refs: &[R]) -> Result<()> {
-        let s = self.config.segment_stats(hyp, refs)?;
-        self.stats.add(&s);
-        self.segments += 1;
-        self.nrefs.observe(refs.len());
-        Ok(())
+    fn zero_stats(&self) -> BleuStats {
+        BleuStats::zeros(self.max_ngram_order)
     }
-
-    /// Adds a batch in sacrebleu's stream layout.
-    pub fn add_batch<H: AsRef<str>, R: AsRef<str>>(
-        &mut self,
-        hyps: &[H],
-        refs: &[Vec<R>],
-    ) -> Result<()> {
-        for s in self.config.corpus_stats(hyps, refs)? {
-            self.stats.add(&s);
-        }
-        self.segments += hyps.len();
-        self.nrefs.observe(refs.len());
-        Ok(())
+    fn add_stats(sum: &mut BleuStats, s: &BleuStats) {
+        sum.add(s);
     }
-
-    /// The corpus score so far; errors if nothing was added.
-    pub fn finish(&self) -> Result<BleuScore> {
-        if self.segments == 0 {
-            return Err(MetricsError::Empty("hypotheses"));
-        }
-        Ok(self.config.score_from_stats(&self.stats, self.nrefs.get()))
+    fn segment_stats<R: AsRef<str>>(&self, hyp: &str, refs: &[R]) -> Result<BleuStats> {
+        Bleu::segment_stats(self, hyp, refs)
+    }
+    fn corpus_stats<H: AsRef<str>, R: AsRef<str>>(&self, hyps: &[H], refs: &[Vec<R>]) -> Result<Vec<BleuStats>> {
+        Bleu::corpus_stats(self, hyps, refs)
+    }
+    fn score_from_stats(&self, stats: &BleuStats, nrefs: NRefs) -> BleuScore {
+        Bleu::score_from_stats(self, stats, nrefs)
     }
 }
 

@@ -12,7 +12,8 @@ use crate::error::{MetricsError, Result, invalid};
 use crate::fasthash::{FastMap, map_with_capacity};
 use crate::pytext::{is_py_space, py_split};
 use crate::resample::CorpusStatistic;
-use crate::signature::{NRefs, NRefsTracker, ResamplingInfo, format_signature};
+use crate::accumulate::{StreamingAccumulator, SummedStatistic};
+use crate::signature::{NRefs, ResamplingInfo, format_signature};
 
 /// chrF configuration; `Chrf::default()` is chrF2 and `Chrf::plus_plus()` is chrF++.
 #[derive(Debug, Clone, PartialEq)]
@@ -504,55 +505,28 @@ impl Chrf {
 }
 
 /// Streams a corpus in batches; equals `Chrf::corpus_score` on the whole.
-#[derive(Debug, Clone)]
-pub struct ChrfAccumulator {
-    config: Chrf,
-    stats: ChrfStats,
-    segments: usize,
-    nrefs: NRefsTracker,
-}
+pub type ChrfAccumulator = StreamingAccumulator<Chrf>;
 
-impl ChrfAccumulator {
-    pub fn new(config: Chrf) -> Result<Self> {
-        config.validate()?;
-        let stats = ChrfStats(vec![0; 3 * config.order()]);
-        Ok(ChrfAccumulator {
-            config,
-            stats,
-            segments: 0,
-            nrefs: NRefsTracker::default(),
-        })
+impl SummedStatistic for Chrf {
+    type Stats = ChrfStats;
+    type Score = ChrfScore;
+    fn validate(&self) -> Result<()> {
+        Chrf::validate(self)
     }
-
-    /// Adds one segment with its references.
-    pub fn add<R: AsRef<str>>(&mut self, hyp: &str, refs: &[R]) -> Result<()> {
-        let s = self.config.segment_stats(hyp, refs)?;
-        self.stats.add(&s);
-        self.segments += 1;
-        self.nrefs.observe(refs.len());
-        Ok(())
+    fn zero_stats(&self) -> ChrfStats {
+        ChrfStats(vec![0; 3 * self.order()])
     }
-
-    /// Adds a batch in sacrebleu's stream layout.
-    pub fn add_batch<H: AsRef<str>, R: AsRef<str>>(
-        &mut self,
-        hyps: &[H],
-        refs: &[Vec<R>],
-    ) -> Result<()> {
-        for s in self.config.corpus_stats(hyps, refs)? {
-            self.stats.add(&s);
-        }
-        self.segments += hyps.len();
-        self.nrefs.observe(refs.len());
-        Ok(())
+    fn add_stats(sum: &mut ChrfStats, s: &ChrfStats) {
+        sum.add(s);
     }
-
-    /// The corpus score so far; errors if nothing was added.
-    pub fn finish(&self) -> Result<ChrfScore> {
-        if self.segments == 0 {
-            return Err(MetricsError::Empty("hypotheses"));
-        }
-        Ok(self.config.score_from_stats(&self.stats, self.nrefs.get()))
+    fn segment_stats<R: AsRef<str>>(&self, hyp: &str, refs: &[R]) -> Result<ChrfStats> {
+        Chrf::segment_stats(self, hyp, refs)
+    }
+    fn corpus_stats<H: AsRef<str>, R: AsRef<str>>(&self, hyps: &[H], refs: &[Vec<R>]) -> Result<Vec<ChrfStats>> {
+        Chrf::corpus_stats(self, hyps, refs)
+    }
+    fn score_from_stats(&self, stats: &ChrfStats, nrefs: NRefs) -> ChrfScore {
+        Chrf::score_from_stats(self, stats, nrefs)
     }
 }
 

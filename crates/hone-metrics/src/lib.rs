@@ -8,6 +8,7 @@
 //! statsmodels' `mcnemar`. Every corpus metric also has a streaming
 //! accumulator whose result equals the one-shot score.
 
+mod accumulate;
 mod bleu;
 mod bleu_tokenize;
 mod chrf;
@@ -25,6 +26,7 @@ mod signature;
 pub use bleu::{
     Bleu, BleuAccumulator, BleuScore, BleuStats, MAX_NGRAM_ORDER, Smoothing, compute_bleu,
 };
+pub use accumulate::{StreamingAccumulator, SummedStatistic};
 pub use bleu_tokenize::BleuTokenizer;
 pub use chrf::{Chrf, ChrfAccumulator, ChrfScore, ChrfStats};
 pub use classify::{
