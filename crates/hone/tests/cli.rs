@@ -94,3 +94,23 @@ fn data_reports_skipped_rows_and_split() {
     assert!(text.contains("20 examples, 1 skipped"), "{text}");
     assert!(text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["total", "20", "14", "2", "4"]), "{text}");
 }
+
+#[test]
+fn closed_stdout_ends_quietly() {
+    // `hone … | head -1`: the reader goes away after one line.
+    let dir = tempfile::tempdir().unwrap();
+    let (hyp, refs) = (dir.path().join("h.txt"), dir.path().join("r.txt"));
+    std::fs::write(&hyp, "a b c\n".repeat(5000)).unwrap();
+    std::fs::write(&refs, "a b d\n".repeat(5000)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hone"))
+        .args(["eval", "bleu", "--sentence", "--hyp", hyp.to_str().unwrap(), "--ref", refs.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
