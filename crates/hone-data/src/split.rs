@@ -24,7 +24,10 @@ pub struct SplitFractions {
 
 impl Default for SplitFractions {
     fn default() -> Self {
-        Self { validation: 0.1, test: 0.2 }
+        Self {
+            validation: 0.1,
+            test: 0.2,
+        }
     }
 }
 
@@ -56,7 +59,9 @@ pub fn stratified_split(labels: &[usize], seed: u64, fractions: SplitFractions) 
         let n_test = (n * fractions.test).round() as usize;
         let n_val = ((n * fractions.validation).round() as usize).min(members.len() - n_test);
         split.test.extend_from_slice(&members[..n_test]);
-        split.validation.extend_from_slice(&members[n_test..n_test + n_val]);
+        split
+            .validation
+            .extend_from_slice(&members[n_test..n_test + n_val]);
         split.train.extend_from_slice(&members[n_test + n_val..]);
     }
     split.train.sort_unstable();
@@ -74,7 +79,10 @@ mod tests {
     fn seventy_ten_twenty_per_class() {
         let labels: Vec<usize> = (0..1000).map(|i| usize::from(i % 4 == 0)).collect();
         let s = stratified_split(&labels, SPLIT_SEED, SplitFractions::default());
-        assert_eq!((s.train.len(), s.validation.len(), s.test.len()), (700, 100, 200));
+        assert_eq!(
+            (s.train.len(), s.validation.len(), s.test.len()),
+            (700, 100, 200)
+        );
         let positives = |idx: &[usize]| idx.iter().filter(|&&i| labels[i] == 1).count();
         assert_eq!(positives(&s.test), 50);
         assert_eq!(positives(&s.validation), 25);

@@ -30,7 +30,10 @@ impl TextTokenizer {
     /// Loads `tokenizer.json`, truncating to `max_len` tokens (special tokens
     /// included) and padding each batch to its longest sequence.
     pub fn from_file(path: &Path, max_len: usize) -> Result<Self> {
-        let err = |detail: String| DataError::Tokenizer { path: path.into(), detail };
+        let err = |detail: String| DataError::Tokenizer {
+            path: path.into(),
+            detail,
+        };
         let mut inner = Tokenizer::from_file(path).map_err(|e| err(e.to_string()))?;
         let pad = inner.get_padding().cloned().unwrap_or_default();
         inner
@@ -40,8 +43,15 @@ impl TextTokenizer {
                 ..Default::default()
             }))
             .map_err(|e| err(e.to_string()))?;
-        inner.with_padding(Some(PaddingParams { strategy: PaddingStrategy::BatchLongest, ..pad }));
-        Ok(Self { inner, path: path.into(), max_len })
+        inner.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            ..pad
+        }));
+        Ok(Self {
+            inner,
+            path: path.into(),
+            max_len,
+        })
     }
 
     pub fn max_len(&self) -> usize {
@@ -54,10 +64,13 @@ impl TextTokenizer {
 
     /// Encodes a batch of texts (with the model's special tokens).
     pub fn encode_batch(&self, texts: &[&str]) -> Result<EncodedBatch> {
-        let encodings = self
-            .inner
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| DataError::Tokenizer { path: self.path.clone(), detail: e.to_string() })?;
+        let encodings =
+            self.inner
+                .encode_batch(texts.to_vec(), true)
+                .map_err(|e| DataError::Tokenizer {
+                    path: self.path.clone(),
+                    detail: e.to_string(),
+                })?;
         let seq_len = encodings.first().map_or(0, |e| e.get_ids().len());
         let mut out = EncodedBatch {
             batch: encodings.len(),

@@ -14,7 +14,11 @@ pub trait SummedStatistic {
     fn zero_stats(&self) -> Self::Stats;
     fn add_stats(sum: &mut Self::Stats, segment: &Self::Stats);
     fn segment_stats<R: AsRef<str>>(&self, hyp: &str, refs: &[R]) -> Result<Self::Stats>;
-    fn corpus_stats<H: AsRef<str>, R: AsRef<str>>(&self, hyps: &[H], refs: &[Vec<R>]) -> Result<Vec<Self::Stats>>;
+    fn corpus_stats<H: AsRef<str>, R: AsRef<str>>(
+        &self,
+        hyps: &[H],
+        refs: &[Vec<R>],
+    ) -> Result<Vec<Self::Stats>>;
     fn score_from_stats(&self, stats: &Self::Stats, nrefs: NRefs) -> Self::Score;
 }
 
@@ -31,7 +35,12 @@ impl<M: SummedStatistic> StreamingAccumulator<M> {
     pub fn new(config: M) -> Result<Self> {
         config.validate()?;
         let stats = config.zero_stats();
-        Ok(Self { config, stats, segments: 0, nrefs: NRefsTracker::default() })
+        Ok(Self {
+            config,
+            stats,
+            segments: 0,
+            nrefs: NRefsTracker::default(),
+        })
     }
 
     /// Adds one segment with its references.
@@ -45,7 +54,11 @@ impl<M: SummedStatistic> StreamingAccumulator<M> {
 
     /// Adds a batch in sacrebleu's stream layout (`refs[k][i]` is the k-th
     /// reference of segment i).
-    pub fn add_batch<H: AsRef<str>, R: AsRef<str>>(&mut self, hyps: &[H], refs: &[Vec<R>]) -> Result<()> {
+    pub fn add_batch<H: AsRef<str>, R: AsRef<str>>(
+        &mut self,
+        hyps: &[H],
+        refs: &[Vec<R>],
+    ) -> Result<()> {
         for s in self.config.corpus_stats(hyps, refs)? {
             M::add_stats(&mut self.stats, &s);
         }

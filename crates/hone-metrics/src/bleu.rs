@@ -6,12 +6,12 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::accumulate::{StreamingAccumulator, SummedStatistic};
 use crate::bleu_tokenize::{BleuTokenizer, tokens};
 use crate::error::{MetricsError, Result, check_len, invalid};
 use crate::fasthash::{FastMap, map_with_capacity};
 use crate::pytext::{for_each_py_token, py_rstrip};
 use crate::resample::CorpusStatistic;
-use crate::accumulate::{StreamingAccumulator, SummedStatistic};
 use crate::signature::{NRefs, ResamplingInfo, format_signature};
 
 /// sacrebleu's default maximum n-gram order.
@@ -518,7 +518,11 @@ impl SummedStatistic for Bleu {
     fn segment_stats<R: AsRef<str>>(&self, hyp: &str, refs: &[R]) -> Result<BleuStats> {
         Bleu::segment_stats(self, hyp, refs)
     }
-    fn corpus_stats<H: AsRef<str>, R: AsRef<str>>(&self, hyps: &[H], refs: &[Vec<R>]) -> Result<Vec<BleuStats>> {
+    fn corpus_stats<H: AsRef<str>, R: AsRef<str>>(
+        &self,
+        hyps: &[H],
+        refs: &[Vec<R>],
+    ) -> Result<Vec<BleuStats>> {
         Bleu::corpus_stats(self, hyps, refs)
     }
     fn score_from_stats(&self, stats: &BleuStats, nrefs: NRefs) -> BleuScore {

@@ -7,12 +7,12 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::accumulate::{StreamingAccumulator, SummedStatistic};
 use crate::bleu::check_streams;
 use crate::error::{MetricsError, Result, invalid};
 use crate::fasthash::{FastMap, map_with_capacity};
 use crate::pytext::{is_py_space, py_split};
 use crate::resample::CorpusStatistic;
-use crate::accumulate::{StreamingAccumulator, SummedStatistic};
 use crate::signature::{NRefs, ResamplingInfo, format_signature};
 
 /// chrF configuration; `Chrf::default()` is chrF2 and `Chrf::plus_plus()` is chrF++.
@@ -522,7 +522,11 @@ impl SummedStatistic for Chrf {
     fn segment_stats<R: AsRef<str>>(&self, hyp: &str, refs: &[R]) -> Result<ChrfStats> {
         Chrf::segment_stats(self, hyp, refs)
     }
-    fn corpus_stats<H: AsRef<str>, R: AsRef<str>>(&self, hyps: &[H], refs: &[Vec<R>]) -> Result<Vec<ChrfStats>> {
+    fn corpus_stats<H: AsRef<str>, R: AsRef<str>>(
+        &self,
+        hyps: &[H],
+        refs: &[Vec<R>],
+    ) -> Result<Vec<ChrfStats>> {
         Chrf::corpus_stats(self, hyps, refs)
     }
     fn score_from_stats(&self, stats: &ChrfStats, nrefs: NRefs) -> ChrfScore {

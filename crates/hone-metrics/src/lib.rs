@@ -23,10 +23,10 @@ mod resample;
 mod rouge;
 mod signature;
 
+pub use accumulate::{StreamingAccumulator, SummedStatistic};
 pub use bleu::{
     Bleu, BleuAccumulator, BleuScore, BleuStats, MAX_NGRAM_ORDER, Smoothing, compute_bleu,
 };
-pub use accumulate::{StreamingAccumulator, SummedStatistic};
 pub use bleu_tokenize::BleuTokenizer;
 pub use chrf::{Chrf, ChrfAccumulator, ChrfScore, ChrfStats};
 pub use classify::{

@@ -20,7 +20,10 @@ pub struct Checkpoint {
 
 impl std::fmt::Debug for Checkpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Checkpoint").field("path", &self.path).field("tensors", &self.metadata.tensors().len()).finish()
+        f.debug_struct("Checkpoint")
+            .field("path", &self.path)
+            .field("tensors", &self.metadata.tensors().len())
+            .finish()
     }
 }
 
@@ -28,19 +31,34 @@ impl Checkpoint {
     /// Opens and validates a safetensors file (the header, and that every
     /// tensor's bytes lie inside the file, which catches truncation).
     pub fn open(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| ModelError::Io { path: path.into(), source })?;
-        let corrupt = |detail: String| ModelError::Corrupt { path: path.into(), detail };
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let corrupt = |detail: String| ModelError::Corrupt {
+            path: path.into(),
+            detail,
+        };
         // deserialize checks that the tensors exactly cover the data section.
         SafeTensors::deserialize(&bytes).map_err(|e| corrupt(format!("{e:?}")))?;
-        let (header_len, metadata) = SafeTensors::read_metadata(&bytes).map_err(|e| corrupt(format!("{e:?}")))?;
+        let (header_len, metadata) =
+            SafeTensors::read_metadata(&bytes).map_err(|e| corrupt(format!("{e:?}")))?;
         let prefix = if metadata.info("embeddings.word_embeddings.weight").is_none()
-            && metadata.info("bert.embeddings.word_embeddings.weight").is_some()
+            && metadata
+                .info("bert.embeddings.word_embeddings.weight")
+                .is_some()
         {
             "bert.".to_string()
         } else {
             String::new()
         };
-        Ok(Self { path: path.into(), bytes, data_start: 8 + header_len, metadata, prefix })
+        Ok(Self {
+            path: path.into(),
+            bytes,
+            data_start: 8 + header_len,
+            metadata,
+            prefix,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -56,12 +74,16 @@ impl Checkpoint {
 
     /// Whether the encoder tensor `name` (without any `bert.` prefix) exists.
     pub fn contains(&self, name: &str) -> bool {
-        self.metadata.info(&format!("{}{name}", self.prefix)).is_some()
+        self.metadata
+            .info(&format!("{}{name}", self.prefix))
+            .is_some()
     }
 
     /// Shape of the encoder tensor `name`, if present.
     pub fn shape(&self, name: &str) -> Option<Vec<usize>> {
-        self.metadata.info(&format!("{}{name}", self.prefix)).map(|i| i.shape.clone())
+        self.metadata
+            .info(&format!("{}{name}", self.prefix))
+            .map(|i| i.shape.clone())
     }
 
     /// Reads the tensor `name` as f32 after checking its shape. `reason` says
@@ -71,7 +93,10 @@ impl Checkpoint {
         let info = self
             .metadata
             .info(&stored)
-            .ok_or_else(|| ModelError::MissingTensor { path: self.path.clone(), tensor: stored.clone() })?;
+            .ok_or_else(|| ModelError::MissingTensor {
+                path: self.path.clone(),
+                tensor: stored.clone(),
+            })?;
         if info.shape != expected {
             return Err(ModelError::ShapeMismatch {
                 path: self.path.clone(),
@@ -84,11 +109,24 @@ impl Checkpoint {
         let (start, end) = info.data_offsets;
         let raw = &self.bytes[self.data_start + start..self.data_start + end];
         let values = match info.dtype {
-            Dtype::F32 => raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-            Dtype::F16 => raw.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-            Dtype::BF16 => raw.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            Dtype::F32 => raw
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            Dtype::F16 => raw
+                .chunks_exact(2)
+                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            Dtype::BF16 => raw
+                .chunks_exact(2)
+                .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
             other => {
-                return Err(ModelError::UnsupportedDtype { path: self.path.clone(), tensor: stored, dtype: format!("{other:?}") });
+                return Err(ModelError::UnsupportedDtype {
+                    path: self.path.clone(),
+                    tensor: stored,
+                    dtype: format!("{other:?}"),
+                });
             }
         };
         Ok(values)

@@ -46,10 +46,18 @@ fn default_dropout() -> f64 {
 impl BertConfig {
     /// Reads and validates a `config.json`.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io { path: path.into(), source })?;
-        let config: Self = serde_json::from_str(&text)
-            .map_err(|e| ModelError::Config { path: path.into(), detail: e.to_string() })?;
-        config.validate().map_err(|detail| ModelError::Config { path: path.into(), detail })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let config: Self = serde_json::from_str(&text).map_err(|e| ModelError::Config {
+            path: path.into(),
+            detail: e.to_string(),
+        })?;
+        config.validate().map_err(|detail| ModelError::Config {
+            path: path.into(),
+            detail,
+        })?;
         Ok(config)
     }
 
@@ -75,8 +83,14 @@ impl BertConfig {
                 self.hidden_size, self.num_attention_heads
             ));
         }
-        if !matches!(self.hidden_act.as_str(), "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "relu") {
-            return Err(format!("`hidden_act` `{}` is not supported (gelu, gelu_new, relu)", self.hidden_act));
+        if !matches!(
+            self.hidden_act.as_str(),
+            "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "relu"
+        ) {
+            return Err(format!(
+                "`hidden_act` `{}` is not supported (gelu, gelu_new, relu)",
+                self.hidden_act
+            ));
         }
         if !(self.layer_norm_eps > 0.0) {
             return Err("`layer_norm_eps` must be positive".into());
@@ -107,9 +121,15 @@ mod tests {
         assert_eq!(c.type_vocab_size, 2);
         assert_eq!(c.head_dim(), 32);
         assert!(c.validate().is_ok());
-        let bad = BertConfig { num_attention_heads: 7, ..c.clone() };
+        let bad = BertConfig {
+            num_attention_heads: 7,
+            ..c.clone()
+        };
         assert!(bad.validate().unwrap_err().contains("divisible"));
-        let bad = BertConfig { hidden_act: "swish".into(), ..c };
+        let bad = BertConfig {
+            hidden_act: "swish".into(),
+            ..c
+        };
         assert!(bad.validate().unwrap_err().contains("swish"));
     }
 }

@@ -9,7 +9,11 @@ pub type Result<T, E = ModelError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, #[source] source: std::io::Error },
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 
     #[error("{path}: invalid config: {detail}")]
     Config { path: PathBuf, detail: String },
@@ -20,14 +24,32 @@ pub enum ModelError {
     #[error("{path}: tensor `{tensor}` is missing")]
     MissingTensor { path: PathBuf, tensor: String },
 
-    #[error("{path}: tensor `{tensor}` has shape {found:?} but {expected:?} was expected from {reason}")]
-    ShapeMismatch { path: PathBuf, tensor: String, expected: Vec<usize>, found: Vec<usize>, reason: String },
+    #[error(
+        "{path}: tensor `{tensor}` has shape {found:?} but {expected:?} was expected from {reason}"
+    )]
+    ShapeMismatch {
+        path: PathBuf,
+        tensor: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+        reason: String,
+    },
 
-    #[error("{path}: tensor `{tensor}` has dtype {dtype}, which hone cannot load (F32, F16 and BF16 are supported)")]
-    UnsupportedDtype { path: PathBuf, tensor: String, dtype: String },
+    #[error(
+        "{path}: tensor `{tensor}` has dtype {dtype}, which hone cannot load (F32, F16 and BF16 are supported)"
+    )]
+    UnsupportedDtype {
+        path: PathBuf,
+        tensor: String,
+        dtype: String,
+    },
 
     #[error("{path}: tensor `{tensor}` disagrees with the config: {detail}")]
-    ConfigMismatch { path: PathBuf, tensor: String, detail: String },
+    ConfigMismatch {
+        path: PathBuf,
+        tensor: String,
+        detail: String,
+    },
 
     #[error("bad model input: {0}")]
     Input(String),

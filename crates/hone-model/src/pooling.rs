@@ -4,7 +4,10 @@
 use burn::prelude::*;
 
 /// Mean of the token vectors where `attention_mask` is 1: `[b, s, h]` → `[b, h]`.
-pub fn mean_pool<B: Backend>(hidden: Tensor<B, 3>, attention_mask: Tensor<B, 2, Int>) -> Tensor<B, 2> {
+pub fn mean_pool<B: Backend>(
+    hidden: Tensor<B, 3>,
+    attention_mask: Tensor<B, 2, Int>,
+) -> Tensor<B, 2> {
     let [batch, seq_len, width] = hidden.dims();
     let mask = attention_mask.float().reshape([batch, seq_len, 1]);
     let summed = (hidden * mask.clone()).sum_dim(1).reshape([batch, width]);

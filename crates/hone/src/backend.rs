@@ -37,7 +37,11 @@ impl BackendKind {
     /// The name benches and reports use: `ndarray+openblas` when the
     /// `blas` feature links ndarray to the system OpenBLAS.
     pub fn label(self) -> &'static str {
-        if self == Self::NdArray && cfg!(feature = "blas") { "ndarray+openblas" } else { self.name() }
+        if self == Self::NdArray && cfg!(feature = "blas") {
+            "ndarray+openblas"
+        } else {
+            self.name()
+        }
     }
 
     /// Whether this build can run the backend.
@@ -70,9 +74,15 @@ impl fmt::Display for BackendKind {
 impl FromStr for BackendKind {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        Self::ALL.into_iter().find(|b| b.name() == s).ok_or_else(|| {
-            format!("unknown backend `{s}` (known: {})", Self::ALL.map(|b| b.name()).join(", "))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|b| b.name() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown backend `{s}` (known: {})",
+                    Self::ALL.map(|b| b.name()).join(", ")
+                )
+            })
     }
 }
 
@@ -96,7 +106,11 @@ pub fn dispatch<J: BackendJob>(kind: BackendKind, job: J) -> Result<J::Output> {
         BackendKind::Cuda => Ok(job.run::<burn::backend::Cuda>(Default::default())),
         other => Err(Error::BackendUnavailable {
             requested: other.name().into(),
-            available: BackendKind::compiled().iter().map(|b| b.name()).collect::<Vec<_>>().join(", "),
+            available: BackendKind::compiled()
+                .iter()
+                .map(|b| b.name())
+                .collect::<Vec<_>>()
+                .join(", "),
         }),
     }
 }

@@ -31,14 +31,25 @@ impl<B: Backend> SentenceEncoder<B> {
             .ok()
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
             .and_then(|v| v["max_seq_length"].as_u64())
-            .map_or(config.max_position_embeddings, |n| (n as usize).min(config.max_position_embeddings));
+            .map_or(config.max_position_embeddings, |n| {
+                (n as usize).min(config.max_position_embeddings)
+            });
         let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"), max_len)?;
-        Ok(Self { model, tokenizer, device: device.clone() })
+        Ok(Self {
+            model,
+            tokenizer,
+            device: device.clone(),
+        })
     }
 
     /// Unit-length embeddings of `texts`, in order; `on_batch` is told how
     /// many texts each finished batch held (for progress bars).
-    pub fn embed(&self, texts: &[&str], batch_size: usize, mut on_batch: impl FnMut(usize)) -> Result<Vec<Vec<f32>>> {
+    pub fn embed(
+        &self,
+        texts: &[&str],
+        batch_size: usize,
+        mut on_batch: impl FnMut(usize),
+    ) -> Result<Vec<Vec<f32>>> {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
         let mut out = vec![Vec::new(); texts.len()];
@@ -56,11 +67,22 @@ impl<B: Backend> SentenceEncoder<B> {
     /// Embeds one padded batch.
     pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let enc = self.tokenizer.encode_batch(texts)?;
-        let input = self.model.input(enc.batch, enc.seq_len, &enc.input_ids, &enc.attention_mask, &enc.token_type_ids, &self.device)?;
+        let input = self.model.input(
+            enc.batch,
+            enc.seq_len,
+            &enc.input_ids,
+            &enc.attention_mask,
+            &enc.token_type_ids,
+            &self.device,
+        )?;
         let hidden = self.model.forward(&input);
         let pooled = l2_normalize(mean_pool(hidden, input.attention_mask));
         let width = pooled.dims()[1];
-        let values: Vec<f32> = pooled.into_data().convert::<f32>().to_vec().expect("f32 data after convert");
+        let values: Vec<f32> = pooled
+            .into_data()
+            .convert::<f32>()
+            .to_vec()
+            .expect("f32 data after convert");
         Ok(values.chunks(width).map(<[f32]>::to_vec).collect())
     }
 }
@@ -70,5 +92,9 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
     let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
     let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na * nb) }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
 }

@@ -10,6 +10,11 @@ pub enum Error {
     Data(#[from] hone_data::DataError),
     #[error(transparent)]
     Model(#[from] hone_model::ModelError),
-    #[error("backend `{requested}` is not compiled into this build (compiled in: {available}); rebuild with `--features {requested}`")]
-    BackendUnavailable { requested: String, available: String },
+    #[error(
+        "backend `{requested}` is not compiled into this build (compiled in: {available}); rebuild with `--features {requested}`"
+    )]
+    BackendUnavailable {
+        requested: String,
+        available: String,
+    },
 }

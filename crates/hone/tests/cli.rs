@@ -13,7 +13,12 @@ fn hone(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -23,15 +28,33 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn bad_usage_exits_2_with_one_line() {
-    for args in [&["frobnicate"][..], &["embed", "--no-such-flag"], &["--backend", "tpu", "embed"], &["embed", "--batch-size", "x"]] {
+    for args in [
+        &["frobnicate"][..],
+        &["embed", "--no-such-flag"],
+        &["--backend", "tpu", "embed"],
+        &["embed", "--batch-size", "x"],
+    ] {
         let out = hone(args, "");
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert_eq!(stderr(&out).trim_end().lines().count(), 1, "{args:?}: {}", stderr(&out));
-        assert!(stderr(&out).starts_with("error: "), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out).trim_end().lines().count(),
+            1,
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).starts_with("error: "),
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
     let out = hone(&["data"], "");
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--data"), "a missing flag is named: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--data"),
+        "a missing flag is named: {}",
+        stderr(&out)
+    );
     let out = hone(&["fetch", "no-such-asset"], "");
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("minilm-l6"), "{}", stderr(&out));
@@ -49,10 +72,16 @@ fn help_lists_subcommands() {
 
 #[test]
 fn embed_prints_one_unit_vector_per_line() {
-    let out = hone(&["embed", "--model", "minilm-l6", "--json"], "A man is playing a guitar.\n\nSomeone plays the guitar.\n");
+    let out = hone(
+        &["embed", "--model", "minilm-l6", "--json"],
+        "A man is playing a guitar.\n\nSomeone plays the guitar.\n",
+    );
     assert!(out.status.success(), "{}", stderr(&out));
-    let vectors: Vec<Vec<f32>> =
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let vectors: Vec<Vec<f32>> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(vectors.len(), 3);
     for v in &vectors {
         assert_eq!(v.len(), 384);
@@ -62,8 +91,15 @@ fn embed_prints_one_unit_vector_per_line() {
     let sim = hone::embed::cosine(&vectors[0], &vectors[2]);
     assert!(sim > 0.6, "paraphrases should be close: {sim}");
     // Plain output has the same numbers, space-separated.
-    let plain = hone(&["embed", "--model", "minilm-l6"], "A man is playing a guitar.\n");
-    let first: Vec<f32> = String::from_utf8(plain.stdout).unwrap().split_whitespace().map(|x| x.parse().unwrap()).collect();
+    let plain = hone(
+        &["embed", "--model", "minilm-l6"],
+        "A man is playing a guitar.\n",
+    );
+    let first: Vec<f32> = String::from_utf8(plain.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
     assert!(hone::embed::cosine(&first, &vectors[0]) > 0.99999);
 }
 
@@ -74,7 +110,11 @@ fn embed_errors_are_clear() {
     assert!(stderr(&out).contains("/no/such/folder"), "{}", stderr(&out));
     let out = hone(&["embed", "--input", "/no/such/file.txt"], "");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("/no/such/file.txt"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/no/such/file.txt"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -83,16 +123,38 @@ fn data_reports_skipped_rows_and_split() {
     let path = dir.path().join("reviews.csv");
     let mut rows = String::from("review,stars\n");
     for i in 0..20 {
-        rows.push_str(&format!("review number {i},{}\n", if i % 2 == 0 { "good" } else { "bad" }));
+        rows.push_str(&format!(
+            "review number {i},{}\n",
+            if i % 2 == 0 { "good" } else { "bad" }
+        ));
     }
     rows.push_str("no label here,\n");
     std::fs::write(&path, rows).unwrap();
-    let out = hone(&["data", "--data", path.to_str().unwrap(), "--text-col", "review", "--label-col", "stars"], "");
+    let out = hone(
+        &[
+            "data",
+            "--data",
+            path.to_str().unwrap(),
+            "--text-col",
+            "review",
+            "--label-col",
+            "stars",
+        ],
+        "",
+    );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("reviews.csv:22: missing label"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("reviews.csv:22: missing label"),
+        "{}",
+        stderr(&out)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("20 examples, 1 skipped"), "{text}");
-    assert!(text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["total", "20", "14", "2", "4"]), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["total", "20", "14", "2", "4"]),
+        "{text}"
+    );
 }
 
 #[test]
@@ -103,7 +165,15 @@ fn closed_stdout_ends_quietly() {
     std::fs::write(&hyp, "a b c\n".repeat(5000)).unwrap();
     std::fs::write(&refs, "a b d\n".repeat(5000)).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_hone"))
-        .args(["eval", "bleu", "--sentence", "--hyp", hyp.to_str().unwrap(), "--ref", refs.to_str().unwrap()])
+        .args([
+            "eval",
+            "bleu",
+            "--sentence",
+            "--hyp",
+            hyp.to_str().unwrap(),
+            "--ref",
+            refs.to_str().unwrap(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

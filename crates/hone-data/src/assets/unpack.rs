@@ -42,7 +42,11 @@ pub fn copy_to_file(reader: &mut dyn Read, dest: &Path, bar: &ProgressBar) -> Re
 }
 
 /// The copy loop, separate so tests can give it a writer that fails.
-pub fn copy_with_progress(reader: &mut dyn Read, out: &mut dyn Write, bar: &ProgressBar) -> io::Result<u64> {
+pub fn copy_with_progress(
+    reader: &mut dyn Read,
+    out: &mut dyn Write,
+    bar: &ProgressBar,
+) -> io::Result<u64> {
     let mut buf = vec![0u8; 1 << 16];
     let mut total = 0u64;
     loop {
@@ -62,7 +66,10 @@ pub fn copy_with_progress(reader: &mut dyn Read, out: &mut dyn Write, bar: &Prog
 
 /// Unpacks a package file into `dest` according to its extension.
 pub fn unpack(archive: &Path, dest: &Path, keep: &[&str], bar: &ProgressBar) -> Result<()> {
-    let name = archive.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let name = archive
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     if name.ends_with(".whl") || name.ends_with(".zip") {
         unpack_zip(archive, dest, keep, bar)
     } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
@@ -70,7 +77,10 @@ pub fn unpack(archive: &Path, dest: &Path, keep: &[&str], bar: &ProgressBar) -> 
     } else if name.ends_with(".deb") {
         unpack_deb(archive, dest)
     } else {
-        Err(DataError::Unpack { path: archive.into(), detail: "unknown package format".into() })
+        Err(DataError::Unpack {
+            path: archive.into(),
+            detail: "unknown package format".into(),
+        })
     }
 }
 
@@ -89,7 +99,10 @@ fn target_of(name: &str, archive: &Path, dest: &Path, keep: &[&str]) -> Result<O
 
 fn unpack_zip(archive: &Path, dest: &Path, keep: &[&str], bar: &ProgressBar) -> Result<()> {
     let file = File::open(archive).map_err(|e| DataError::io(archive, e))?;
-    let bad = |e: zip::result::ZipError| DataError::Unpack { path: archive.into(), detail: e.to_string() };
+    let bad = |e: zip::result::ZipError| DataError::Unpack {
+        path: archive.into(),
+        detail: e.to_string(),
+    };
     let mut zip = zip::ZipArchive::new(file).map_err(bad)?;
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).map_err(bad)?;
@@ -105,7 +118,10 @@ fn unpack_zip(archive: &Path, dest: &Path, keep: &[&str], bar: &ProgressBar) -> 
 
 fn unpack_tar_gz(archive: &Path, dest: &Path, keep: &[&str], bar: &ProgressBar) -> Result<()> {
     let file = File::open(archive).map_err(|e| DataError::io(archive, e))?;
-    let bad = |e: io::Error| DataError::Unpack { path: archive.into(), detail: e.to_string() };
+    let bad = |e: io::Error| DataError::Unpack {
+        path: archive.into(),
+        detail: e.to_string(),
+    };
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
     for entry in tar.entries().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
@@ -122,23 +138,31 @@ fn unpack_tar_gz(archive: &Path, dest: &Path, keep: &[&str], bar: &ProgressBar) 
 
 fn unpack_deb(archive: &Path, dest: &Path) -> Result<()> {
     std::fs::create_dir_all(dest).map_err(|e| DataError::io(dest, e))?;
-    let output = Command::new("dpkg-deb").arg("-x").arg(archive).arg(dest).output().map_err(|e| {
-        if e.kind() == io::ErrorKind::NotFound {
-            DataError::ClientMissing {
-                client: "dpkg-deb".into(),
-                asset: archive.display().to_string(),
-                hint: "it ships with Debian's dpkg".into(),
+    let output = Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(archive)
+        .arg(dest)
+        .output()
+        .map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                DataError::ClientMissing {
+                    client: "dpkg-deb".into(),
+                    asset: archive.display().to_string(),
+                    hint: "it ships with Debian's dpkg".into(),
+                }
+            } else {
+                DataError::io(archive, e)
             }
-        } else {
-            DataError::io(archive, e)
-        }
-    })?;
+        })?;
     if !output.status.success() {
         let detail = String::from_utf8_lossy(&output.stderr).trim().to_string();
         if detail.contains("No space left") {
             return Err(DataError::DiskFull { path: dest.into() });
         }
-        return Err(DataError::Unpack { path: archive.into(), detail });
+        return Err(DataError::Unpack {
+            path: archive.into(),
+            detail,
+        });
     }
     Ok(())
 }
@@ -173,7 +197,8 @@ mod tests {
 
     #[test]
     fn enospc_becomes_disk_full() {
-        let err = copy_with_progress(&mut &b"payload"[..], &mut FullDisk, &ProgressBar::hidden()).unwrap_err();
+        let err = copy_with_progress(&mut &b"payload"[..], &mut FullDisk, &ProgressBar::hidden())
+            .unwrap_err();
         match DataError::io("/cache/x", err) {
             DataError::DiskFull { path } => assert_eq!(path, PathBuf::from("/cache/x")),
             other => panic!("expected DiskFull, got {other:?}"),

@@ -26,7 +26,12 @@ pub enum BuiltinDataset {
 }
 
 impl BuiltinDataset {
-    pub const ALL: [BuiltinDataset; 4] = [Self::PangLee, Self::PangLeeReviews, Self::SpamAssassin, Self::BbcNews];
+    pub const ALL: [BuiltinDataset; 4] = [
+        Self::PangLee,
+        Self::PangLeeReviews,
+        Self::SpamAssassin,
+        Self::BbcNews,
+    ];
 
     /// The name users type.
     pub fn name(self) -> &'static str {
@@ -51,13 +56,18 @@ impl BuiltinDataset {
 impl FromStr for BuiltinDataset {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        Self::ALL.into_iter().find(|d| d.name() == s).ok_or_else(|| format!("unknown data set `{s}`"))
+        Self::ALL
+            .into_iter()
+            .find(|d| d.name() == s)
+            .ok_or_else(|| format!("unknown data set `{s}`"))
     }
 }
 
 /// Fetches (if needed) and reads a built-in data set.
 pub fn load_builtin(which: BuiltinDataset, cache: &Cache, opts: &FetchOptions) -> Result<Loaded> {
-    let root = fetch(find_asset(which.asset())?, cache, opts)?.path().to_path_buf();
+    let root = fetch(find_asset(which.asset())?, cache, opts)?
+        .path()
+        .to_path_buf();
     read_builtin(which, &root)
 }
 
@@ -65,7 +75,9 @@ pub fn load_builtin(which: BuiltinDataset, cache: &Cache, opts: &FetchOptions) -
 pub fn read_builtin(which: BuiltinDataset, root: &Path) -> Result<Loaded> {
     let loaded = match which {
         BuiltinDataset::PangLee => read_pang_lee(which, &root.join("polarity-en-pang&lee2.csv"))?,
-        BuiltinDataset::PangLeeReviews => read_pang_lee(which, &root.join("polarity-en-pang&lee1.csv"))?,
+        BuiltinDataset::PangLeeReviews => {
+            read_pang_lee(which, &root.join("polarity-en-pang&lee1.csv"))?
+        }
         BuiltinDataset::SpamAssassin => read_spam(root)?,
         BuiltinDataset::BbcNews => read_bbc(root)?,
     };
@@ -75,14 +87,20 @@ pub fn read_builtin(which: BuiltinDataset, root: &Path) -> Result<Loaded> {
 fn read_pang_lee(which: BuiltinDataset, path: &Path) -> Result<Loaded> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
     let rows = read_records(path, &mut reader, 1, 0)?
         .into_iter()
         .map(|row| {
             row.and_then(|(text, label)| match label.as_str() {
                 "1" => Ok((text, "pos".to_string())),
                 "-1" => Ok((text, "neg".to_string())),
-                other => Err(BadRow { location: path.display().to_string(), reason: format!("unknown label `{other}`") }),
+                other => Err(BadRow {
+                    location: path.display().to_string(),
+                    reason: format!("unknown label `{other}`"),
+                }),
             })
         })
         .collect();
@@ -114,15 +132,30 @@ fn files_with_ext(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
 fn read_spam(root: &Path) -> Result<Loaded> {
     let mut rows = Vec::new();
     for dir in subdirs(root)? {
-        let group = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let label = if group.starts_with("spam") { "spam" } else { "ham" };
+        let group = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let label = if group.starts_with("spam") {
+            "spam"
+        } else {
+            "ham"
+        };
         for file in files_with_ext(&dir, "json")? {
             let bytes = std::fs::read(&file).map_err(|e| DataError::io(&file, e))?;
             let row = serde_json::from_slice::<serde_json::Value>(&bytes)
                 .map_err(|e| format!("invalid JSON at line {}: {e}", e.line()))
-                .and_then(|v| v["text"].as_str().map(str::to_string).ok_or_else(|| "no `text` field".to_string()))
+                .and_then(|v| {
+                    v["text"]
+                        .as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| "no `text` field".to_string())
+                })
                 .map(|text| (text, label.to_string()))
-                .map_err(|reason| BadRow { location: file.display().to_string(), reason });
+                .map_err(|reason| BadRow {
+                    location: file.display().to_string(),
+                    reason,
+                });
             rows.push(row);
         }
     }
@@ -132,12 +165,18 @@ fn read_spam(root: &Path) -> Result<Loaded> {
 fn read_bbc(root: &Path) -> Result<Loaded> {
     let mut rows = Vec::new();
     for dir in subdirs(root)? {
-        let label = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let label = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         for file in files_with_ext(&dir, "txt")? {
             let bytes = std::fs::read(&file).map_err(|e| DataError::io(&file, e))?;
             let row = match String::from_utf8(bytes) {
                 Ok(text) if !text.trim().is_empty() => Ok((text.trim().to_string(), label.clone())),
-                Ok(_) => Err(BadRow { location: file.display().to_string(), reason: "empty file".into() }),
+                Ok(_) => Err(BadRow {
+                    location: file.display().to_string(),
+                    reason: "empty file".into(),
+                }),
                 Err(e) => {
                     let at = e.utf8_error().valid_up_to();
                     Err(BadRow {
@@ -151,4 +190,3 @@ fn read_bbc(root: &Path) -> Result<Loaded> {
     }
     Ok(label_rows(BuiltinDataset::BbcNews.name().into(), rows))
 }
-

@@ -75,7 +75,12 @@ pub struct Loaded {
 }
 
 /// Loads a built-in data set by name, or a user table when `name` is a path.
-pub fn load(name_or_path: &str, table: &TableOptions, cache: &Cache, fetch: &FetchOptions) -> Result<Loaded> {
+pub fn load(
+    name_or_path: &str,
+    table: &TableOptions,
+    cache: &Cache,
+    fetch: &FetchOptions,
+) -> Result<Loaded> {
     if let Ok(builtin) = name_or_path.parse::<BuiltinDataset>() {
         return load_builtin(builtin, cache, fetch);
     }
@@ -87,20 +92,31 @@ pub fn load(name_or_path: &str, table: &TableOptions, cache: &Cache, fetch: &Fet
         path: path.into(),
         detail: format!(
             "neither a file nor a built-in data set (built-in: {})",
-            BuiltinDataset::ALL.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
+            BuiltinDataset::ALL
+                .iter()
+                .map(|d| d.name())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     })
 }
 
 /// The 1-based line of byte `offset` in `bytes`.
 pub(crate) fn line_of(bytes: &[u8], offset: usize) -> usize {
-    bytes[..offset.min(bytes.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    bytes[..offset.min(bytes.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Fails with [`DataError::EmptyDataset`] when nothing usable was read.
 pub(crate) fn non_empty(loaded: Loaded) -> Result<Loaded> {
     if loaded.dataset.examples.is_empty() {
-        return Err(DataError::EmptyDataset { name: loaded.dataset.name, skipped: loaded.skipped.len() });
+        return Err(DataError::EmptyDataset {
+            name: loaded.dataset.name,
+            skipped: loaded.skipped.len(),
+        });
     }
     Ok(loaded)
 }

@@ -25,7 +25,10 @@ impl<B: Backend> SelfAttention<B> {
     pub fn forward(&self, hidden: Tensor<B, 3>, pad: Tensor<B, 4, Bool>) -> Tensor<B, 3> {
         let [batch, seq_len, width] = hidden.dims();
         let head_dim = width / self.n_heads;
-        let heads = |t: Tensor<B, 3>| t.reshape([batch, seq_len, self.n_heads, head_dim]).swap_dims(1, 2);
+        let heads = |t: Tensor<B, 3>| {
+            t.reshape([batch, seq_len, self.n_heads, head_dim])
+                .swap_dims(1, 2)
+        };
         let q = heads(self.query.forward(hidden.clone()));
         let k = heads(self.key.forward(hidden.clone()));
         let v = heads(self.value.forward(hidden.clone()));

@@ -48,7 +48,9 @@ pub struct FeedForward<B: Backend> {
 
 impl<B: Backend> FeedForward<B> {
     pub fn forward(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
-        let inner = self.activation.apply(self.intermediate.forward(hidden.clone()));
+        let inner = self
+            .activation
+            .apply(self.intermediate.forward(hidden.clone()));
         let out = self.dropout.forward(self.output.forward(inner));
         self.layer_norm.forward(out + hidden)
     }
@@ -62,6 +64,7 @@ pub struct BertLayer<B: Backend> {
 
 impl<B: Backend> BertLayer<B> {
     pub fn forward(&self, hidden: Tensor<B, 3>, pad: Tensor<B, 4, Bool>) -> Tensor<B, 3> {
-        self.feed_forward.forward(self.attention.forward(hidden, pad))
+        self.feed_forward
+            .forward(self.attention.forward(hidden, pad))
     }
 }

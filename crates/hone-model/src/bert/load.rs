@@ -13,28 +13,55 @@ use crate::checkpoint::Checkpoint;
 use crate::config::BertConfig;
 use crate::{ModelError, Result};
 
-pub(super) fn bert<B: Backend>(config: &BertConfig, ckpt: &Checkpoint, device: &B::Device) -> Result<BertModel<B>> {
-    config.validate().map_err(|detail| ModelError::Config { path: ckpt.path().into(), detail })?;
-    let extra = format!("encoder.layer.{}.attention.self.query.weight", config.num_hidden_layers);
+pub(super) fn bert<B: Backend>(
+    config: &BertConfig,
+    ckpt: &Checkpoint,
+    device: &B::Device,
+) -> Result<BertModel<B>> {
+    config.validate().map_err(|detail| ModelError::Config {
+        path: ckpt.path().into(),
+        detail,
+    })?;
+    let extra = format!(
+        "encoder.layer.{}.attention.self.query.weight",
+        config.num_hidden_layers
+    );
     if ckpt.contains(&extra) {
         return Err(ModelError::ConfigMismatch {
             path: ckpt.path().into(),
             tensor: extra,
-            detail: format!("the config says num_hidden_layers = {} but the file has more layers", config.num_hidden_layers),
+            detail: format!(
+                "the config says num_hidden_layers = {} but the file has more layers",
+                config.num_hidden_layers
+            ),
         });
     }
-    let activation = Activation::from_hf(&config.hidden_act)
-        .ok_or_else(|| ModelError::Config { path: ckpt.path().into(), detail: format!("unsupported hidden_act `{}`", config.hidden_act) })?;
-    let l = Loader { ckpt, config, device };
+    let activation = Activation::from_hf(&config.hidden_act).ok_or_else(|| ModelError::Config {
+        path: ckpt.path().into(),
+        detail: format!("unsupported hidden_act `{}`", config.hidden_act),
+    })?;
+    let l = Loader {
+        ckpt,
+        config,
+        device,
+    };
     let h = config.hidden_size;
     let embeddings = BertEmbeddings {
-        word: l.embedding("embeddings.word_embeddings.weight", config.vocab_size, "vocab_size × hidden_size")?,
+        word: l.embedding(
+            "embeddings.word_embeddings.weight",
+            config.vocab_size,
+            "vocab_size × hidden_size",
+        )?,
         position: l.embedding(
             "embeddings.position_embeddings.weight",
             config.max_position_embeddings,
             "max_position_embeddings × hidden_size",
         )?,
-        token_type: l.embedding("embeddings.token_type_embeddings.weight", config.type_vocab_size, "type_vocab_size × hidden_size")?,
+        token_type: l.embedding(
+            "embeddings.token_type_embeddings.weight",
+            config.type_vocab_size,
+            "type_vocab_size × hidden_size",
+        )?,
         layer_norm: l.layer_norm("embeddings.LayerNorm")?,
         dropout: DropoutConfig::new(config.hidden_dropout_prob).init(),
     };
@@ -53,8 +80,18 @@ pub(super) fn bert<B: Backend>(config: &BertConfig, ckpt: &Checkpoint, device: &
                 n_heads: config.num_attention_heads,
             },
             feed_forward: FeedForward {
-                intermediate: l.linear(&format!("{p}.intermediate.dense"), h, i_size, "hidden_size, intermediate_size")?,
-                output: l.linear(&format!("{p}.output.dense"), i_size, h, "intermediate_size, hidden_size")?,
+                intermediate: l.linear(
+                    &format!("{p}.intermediate.dense"),
+                    h,
+                    i_size,
+                    "hidden_size, intermediate_size",
+                )?,
+                output: l.linear(
+                    &format!("{p}.output.dense"),
+                    i_size,
+                    h,
+                    "intermediate_size, hidden_size",
+                )?,
                 layer_norm: l.layer_norm(&format!("{p}.output.LayerNorm"))?,
                 dropout: DropoutConfig::new(config.hidden_dropout_prob).init(),
                 activation,
@@ -84,26 +121,53 @@ struct Loader<'a, B: Backend> {
 }
 
 impl<B: Backend> Loader<'_, B> {
-    fn tensor<const D: usize>(&self, name: &str, shape: [usize; D], reason: &str) -> Result<Tensor<B, D>> {
-        let values = self.ckpt.tensor_f32(name, &shape, &format!("config.json ({reason})"))?;
-        Ok(Tensor::from_data(TensorData::new(values, shape), self.device))
+    fn tensor<const D: usize>(
+        &self,
+        name: &str,
+        shape: [usize; D],
+        reason: &str,
+    ) -> Result<Tensor<B, D>> {
+        let values = self
+            .ckpt
+            .tensor_f32(name, &shape, &format!("config.json ({reason})"))?;
+        Ok(Tensor::from_data(
+            TensorData::new(values, shape),
+            self.device,
+        ))
     }
 
     fn embedding(&self, name: &str, rows: usize, reason: &str) -> Result<Embedding<B>> {
-        Ok(Embedding { weight: Param::from_tensor(self.tensor(name, [rows, self.config.hidden_size], reason)?) })
+        Ok(Embedding {
+            weight: Param::from_tensor(self.tensor(
+                name,
+                [rows, self.config.hidden_size],
+                reason,
+            )?),
+        })
     }
 
     fn layer_norm(&self, prefix: &str) -> Result<LayerNorm<B>> {
         let h = self.config.hidden_size;
-        let mut norm = LayerNormConfig::new(h).with_epsilon(self.config.layer_norm_eps).init(self.device);
-        norm.gamma = Param::from_tensor(self.tensor(&format!("{prefix}.weight"), [h], "hidden_size")?);
-        norm.beta = Some(Param::from_tensor(self.tensor(&format!("{prefix}.bias"), [h], "hidden_size")?));
+        let mut norm = LayerNormConfig::new(h)
+            .with_epsilon(self.config.layer_norm_eps)
+            .init(self.device);
+        norm.gamma =
+            Param::from_tensor(self.tensor(&format!("{prefix}.weight"), [h], "hidden_size")?);
+        norm.beta = Some(Param::from_tensor(self.tensor(
+            &format!("{prefix}.bias"),
+            [h],
+            "hidden_size",
+        )?));
         Ok(norm)
     }
 
     /// A Linear from HF `[out, in]` weights, transposed to burn's `[in, out]`.
     fn linear(&self, prefix: &str, d_in: usize, d_out: usize, reason: &str) -> Result<Linear<B>> {
-        let stored = self.ckpt.tensor_f32(&format!("{prefix}.weight"), &[d_out, d_in], &format!("config.json ({reason})"))?;
+        let stored = self.ckpt.tensor_f32(
+            &format!("{prefix}.weight"),
+            &[d_out, d_in],
+            &format!("config.json ({reason})"),
+        )?;
         let mut transposed = vec![0f32; stored.len()];
         for o in 0..d_out {
             for i in 0..d_in {
@@ -112,6 +176,9 @@ impl<B: Backend> Loader<'_, B> {
         }
         let weight = Tensor::from_data(TensorData::new(transposed, [d_in, d_out]), self.device);
         let bias = self.tensor(&format!("{prefix}.bias"), [d_out], reason)?;
-        Ok(Linear { weight: Param::from_tensor(weight), bias: Some(Param::from_tensor(bias)) })
+        Ok(Linear {
+            weight: Param::from_tensor(weight),
+            bias: Some(Param::from_tensor(bias)),
+        })
     }
 }

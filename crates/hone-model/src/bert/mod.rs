@@ -51,7 +51,11 @@ pub struct BertModel<B: Backend> {
 
 impl<B: Backend> BertModel<B> {
     /// Builds the encoder described by `config` from the tensors of `checkpoint`.
-    pub fn from_checkpoint(config: &BertConfig, checkpoint: &Checkpoint, device: &B::Device) -> Result<Self> {
+    pub fn from_checkpoint(
+        config: &BertConfig,
+        checkpoint: &Checkpoint,
+        device: &B::Device,
+    ) -> Result<Self> {
         load::bert(config, checkpoint, device)
     }
 
@@ -92,13 +96,25 @@ impl<B: Backend> BertModel<B> {
             )));
         }
         if let Some(id) = input_ids.iter().find(|&&id| id as usize >= self.vocab_size) {
-            return Err(ModelError::Input(format!("token id {id} is outside the vocabulary of {}", self.vocab_size)));
+            return Err(ModelError::Input(format!(
+                "token id {id} is outside the vocabulary of {}",
+                self.vocab_size
+            )));
         }
-        if let Some(t) = token_type_ids.iter().find(|&&t| t as usize >= self.type_vocab_size) {
-            return Err(ModelError::Input(format!("token type {t} is outside the {} types", self.type_vocab_size)));
+        if let Some(t) = token_type_ids
+            .iter()
+            .find(|&&t| t as usize >= self.type_vocab_size)
+        {
+            return Err(ModelError::Input(format!(
+                "token type {t} is outside the {} types",
+                self.type_vocab_size
+            )));
         }
         let to_tensor = |values: &[u32]| {
-            let data = TensorData::new(values.iter().map(|&v| v as i64).collect::<Vec<_>>(), [batch, seq_len]);
+            let data = TensorData::new(
+                values.iter().map(|&v| v as i64).collect::<Vec<_>>(),
+                [batch, seq_len],
+            );
             Tensor::<B, 2, Int>::from_data(data, device)
         };
         let mut padding = Vec::with_capacity(batch * self.n_heads * seq_len * seq_len);
@@ -111,13 +127,18 @@ impl<B: Backend> BertModel<B> {
             input_ids: to_tensor(input_ids),
             attention_mask: to_tensor(attention_mask),
             token_type_ids: to_tensor(token_type_ids),
-            key_padding: Tensor::from_data(TensorData::new(padding, [batch, self.n_heads, seq_len, seq_len]), device),
+            key_padding: Tensor::from_data(
+                TensorData::new(padding, [batch, self.n_heads, seq_len, seq_len]),
+                device,
+            ),
         })
     }
 
     /// The last hidden state, `[batch, seq_len, hidden]`.
     pub fn forward(&self, input: &BertInput<B>) -> Tensor<B, 3> {
-        let mut hidden = self.embeddings.forward(input.input_ids.clone(), input.token_type_ids.clone());
+        let mut hidden = self
+            .embeddings
+            .forward(input.input_ids.clone(), input.token_type_ids.clone());
         for layer in &self.layers {
             hidden = layer.forward(hidden, input.key_padding.clone());
         }
@@ -129,7 +150,9 @@ impl<B: Backend> BertModel<B> {
     pub fn pool_first_token(&self, hidden: Tensor<B, 3>) -> Option<Tensor<B, 2>> {
         let pooler = self.pooler.as_ref()?;
         let [batch, _, width] = hidden.dims();
-        let first = hidden.slice([0..batch, 0..1, 0..width]).reshape([batch, width]);
+        let first = hidden
+            .slice([0..batch, 0..1, 0..width])
+            .reshape([batch, width]);
         Some(pooler.forward(first).tanh())
     }
 }

@@ -24,20 +24,44 @@ pub struct DataArgs {
 }
 
 pub fn run(ctx: &Context, args: DataArgs) -> Result<(), Failure> {
-    let table = TableOptions { text_col: args.text_col, label_col: args.label_col };
+    let table = TableOptions {
+        text_col: args.text_col,
+        label_col: args.label_col,
+    };
     let loaded = load(&args.data, &table, &ctx.cache, &ctx.fetch)?;
     for bad in &loaded.skipped {
         eprintln!("skipped {bad}");
     }
     let ds = &loaded.dataset;
     let split = ds.split(args.seed);
-    println!("{}: {} examples, {} skipped, {} labels", ds.name, ds.examples.len(), loaded.skipped.len(), ds.labels.len());
-    println!("{:16} {:>7} {:>7} {:>7} {:>7}", "label", "all", "train", "val", "test");
+    println!(
+        "{}: {} examples, {} skipped, {} labels",
+        ds.name,
+        ds.examples.len(),
+        loaded.skipped.len(),
+        ds.labels.len()
+    );
+    println!(
+        "{:16} {:>7} {:>7} {:>7} {:>7}",
+        "label", "all", "train", "val", "test"
+    );
     for (i, label) in ds.labels.iter().enumerate() {
         let count = |idx: &[usize]| idx.iter().filter(|&&j| ds.examples[j].label == i).count();
         let all = ds.examples.iter().filter(|e| e.label == i).count();
-        println!("{label:16} {all:>7} {:>7} {:>7} {:>7}", count(&split.train), count(&split.validation), count(&split.test));
+        println!(
+            "{label:16} {all:>7} {:>7} {:>7} {:>7}",
+            count(&split.train),
+            count(&split.validation),
+            count(&split.test)
+        );
     }
-    println!("{:16} {:>7} {:>7} {:>7} {:>7}", "total", ds.examples.len(), split.train.len(), split.validation.len(), split.test.len());
+    println!(
+        "{:16} {:>7} {:>7} {:>7} {:>7}",
+        "total",
+        ds.examples.len(),
+        split.train.len(),
+        split.validation.len(),
+        split.test.len()
+    );
     Ok(())
 }

@@ -41,7 +41,8 @@ pub struct SimilarityArgs {
 fn read_lines(input: Option<&Path>) -> anyhow::Result<Vec<String>> {
     let lines: std::io::Result<Vec<String>> = match input {
         Some(path) => {
-            let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
             std::io::BufReader::new(file).lines().collect()
         }
         None => std::io::stdin().lock().lines().collect(),
@@ -63,7 +64,10 @@ impl BackendJob for EmbedJob<'_> {
         let encoder = SentenceEncoder::<B>::load(self.dir, &device)?;
         let bar = if self.progress && self.lines.len() > self.batch_size {
             ProgressBar::new(self.lines.len() as u64).with_style(
-                ProgressStyle::with_template("embedding [{bar:30}] {pos}/{len} sentences {per_sec} eta {eta}").expect("static template"),
+                ProgressStyle::with_template(
+                    "embedding [{bar:30}] {pos}/{len} sentences {per_sec} eta {eta}",
+                )
+                .expect("static template"),
             )
         } else {
             ProgressBar::hidden()
@@ -75,12 +79,22 @@ impl BackendJob for EmbedJob<'_> {
     }
 }
 
-fn embed_lines(ctx: &Context, model: &str, lines: &[String], batch_size: usize) -> Result<Vec<Vec<f32>>, Failure> {
+fn embed_lines(
+    ctx: &Context,
+    model: &str,
+    lines: &[String],
+    batch_size: usize,
+) -> Result<Vec<Vec<f32>>, Failure> {
     if batch_size == 0 {
         return Err(Failure::Usage("--batch-size must be at least 1".into()));
     }
     let dir = resolve_model_dir(model, &ctx.cache, &ctx.fetch)?;
-    let job = EmbedJob { dir: &dir, lines, batch_size, progress: ctx.fetch.progress };
+    let job = EmbedJob {
+        dir: &dir,
+        lines,
+        batch_size,
+        progress: ctx.fetch.progress,
+    };
     Ok(dispatch(ctx.backend, job)??)
 }
 
@@ -102,7 +116,10 @@ pub fn run_embed(ctx: &Context, args: EmbedArgs) -> Result<(), Failure> {
 }
 
 pub fn run_similarity(ctx: &Context, args: SimilarityArgs) -> Result<(), Failure> {
-    let lines: Vec<String> = read_lines(args.input.as_deref())?.into_iter().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<String> = read_lines(args.input.as_deref())?
+        .into_iter()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     if lines.is_empty() {
         return Err(Failure::Usage("no sentences to compare".into()));
     }
@@ -124,9 +141,14 @@ pub fn run_similarity(ctx: &Context, args: SimilarityArgs) -> Result<(), Failure
     }
     let best = (0..lines.len())
         .flat_map(|i| (i + 1..lines.len()).map(move |j| (i, j)))
-        .max_by(|a, b| cosine(&vectors[a.0], &vectors[a.1]).total_cmp(&cosine(&vectors[b.0], &vectors[b.1])));
+        .max_by(|a, b| {
+            cosine(&vectors[a.0], &vectors[a.1]).total_cmp(&cosine(&vectors[b.0], &vectors[b.1]))
+        });
     if let Some((i, j)) = best {
-        println!("\nmost similar: [{i}] and [{j}] (cosine {:.3})", cosine(&vectors[i], &vectors[j]));
+        println!(
+            "\nmost similar: [{i}] and [{j}] (cosine {:.3})",
+            cosine(&vectors[i], &vectors[j])
+        );
     }
     Ok(())
 }

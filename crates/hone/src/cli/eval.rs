@@ -48,7 +48,11 @@ pub struct ResampleArgs {
 
 impl ResampleArgs {
     fn bootstrap(&self) -> BootstrapConfig {
-        BootstrapConfig { n_resamples: self.resamples, seed: self.seed, ..BootstrapConfig::default() }
+        BootstrapConfig {
+            n_resamples: self.resamples,
+            seed: self.seed,
+            ..BootstrapConfig::default()
+        }
     }
 }
 

@@ -18,8 +18,20 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<(), Failure> {
     if args.names.is_empty() {
         println!("cache: {}", ctx.cache.assets_dir().display());
         for a in catalog() {
-            let state = if ctx.cache.asset_dir(a.name).join(".hone-asset.json").exists() { "fetched" } else { "-" };
-            println!("{:22} {:8} {:45} {}", a.name, state, a.package, a.description);
+            let state = if ctx
+                .cache
+                .asset_dir(a.name)
+                .join(".hone-asset.json")
+                .exists()
+            {
+                "fetched"
+            } else {
+                "-"
+            };
+            println!(
+                "{:22} {:8} {:45} {}",
+                a.name, state, a.package, a.description
+            );
         }
         return Ok(());
     }
@@ -32,10 +44,15 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<(), Failure> {
         }
         v
     };
-    let opts = FetchOptions { force: args.force, ..ctx.fetch.clone() };
+    let opts = FetchOptions {
+        force: args.force,
+        ..ctx.fetch.clone()
+    };
     for asset in assets {
         match fetch(asset, &ctx.cache, &opts)? {
-            FetchOutcome::AlreadyPresent(p) => println!("{:22} already fetched: {}", asset.name, p.display()),
+            FetchOutcome::AlreadyPresent(p) => {
+                println!("{:22} already fetched: {}", asset.name, p.display())
+            }
             FetchOutcome::Fetched(p) => println!("{:22} fetched: {}", asset.name, p.display()),
         }
     }

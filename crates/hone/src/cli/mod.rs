@@ -43,7 +43,10 @@ fn parse_backend(s: &str) -> Result<BackendKind, String> {
     let kind: BackendKind = s.parse()?;
     if !kind.is_compiled() {
         let compiled: Vec<&str> = BackendKind::compiled().iter().map(|b| b.name()).collect();
-        return Err(format!("`{s}` is not compiled into this build (compiled in: {}); rebuild with `--features {s}`", compiled.join(", ")));
+        return Err(format!(
+            "`{s}` is not compiled into this build (compiled in: {}); rebuild with `--features {s}`",
+            compiled.join(", ")
+        ));
     }
     Ok(kind)
 }
@@ -65,9 +68,18 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 /// Prints clap's verdict: help and version in full, usage errors as one line.
 pub fn usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         let _ = e.print();
-        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
     }
     // clap spreads some messages over several lines ("required arguments
     // were not provided:" then the flags); keep everything before the usage
@@ -81,7 +93,14 @@ pub fn usage_error(e: clap::Error) -> ExitCode {
         .collect();
     let message = message.join(" ");
     let message = message.trim_start_matches("error: ");
-    eprintln!("error: {} (see `hone --help`)", if message.is_empty() { "bad usage" } else { message });
+    eprintln!(
+        "error: {} (see `hone --help`)",
+        if message.is_empty() {
+            "bad usage"
+        } else {
+            message
+        }
+    );
     ExitCode::from(2)
 }
 
@@ -95,12 +114,19 @@ pub struct Context {
 pub fn run(cli: Cli) -> Result<(), Failure> {
     let backend = match cli.backend.or_else(BackendKind::default_compiled) {
         Some(b) => b,
-        None => return Err(Failure::Usage("no backend is compiled into this build".into())),
+        None => {
+            return Err(Failure::Usage(
+                "no backend is compiled into this build".into(),
+            ));
+        }
     };
     let ctx = Context {
         backend,
         cache: Cache::from_env()?,
-        fetch: FetchOptions { progress: !cli.quiet, ..Default::default() },
+        fetch: FetchOptions {
+            progress: !cli.quiet,
+            ..Default::default()
+        },
     };
     match cli.command {
         Command::Fetch(args) => fetch::run(&ctx, args),

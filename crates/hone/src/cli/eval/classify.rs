@@ -27,7 +27,9 @@ pub struct ClassifyArgs {
 
 pub fn run(args: ClassifyArgs) -> Result<(), Failure> {
     let (Some(gold), Some(pred)) = (&args.gold, &args.pred) else {
-        return Err(Failure::Usage("`hone eval classify` needs both --gold FILE and --pred FILE".into()));
+        return Err(Failure::Usage(
+            "`hone eval classify` needs both --gold FILE and --pred FILE".into(),
+        ));
     };
     let files = read_aligned(&[gold, pred])?;
     let report = classification_report(&files[0].lines, &files[1].lines).map_err(usage)?;
@@ -40,14 +42,34 @@ pub fn run(args: ClassifyArgs) -> Result<(), Failure> {
 
 /// scikit-learn's `classification_report` layout, with four decimals.
 fn print_report(r: &ClassificationReport) {
-    let width = r.per_class.iter().map(|c| c.label.chars().count()).chain([12]).max().unwrap_or(12);
-    println!("{:width$} {:>9} {:>9} {:>9} {:>9}", "", "precision", "recall", "f1-score", "support");
+    let width = r
+        .per_class
+        .iter()
+        .map(|c| c.label.chars().count())
+        .chain([12])
+        .max()
+        .unwrap_or(12);
+    println!(
+        "{:width$} {:>9} {:>9} {:>9} {:>9}",
+        "", "precision", "recall", "f1-score", "support"
+    );
     for c in &r.per_class {
-        println!("{:width$} {:>9.4} {:>9.4} {:>9.4} {:>9}", c.label, c.precision, c.recall, c.f1, c.support);
+        println!(
+            "{:width$} {:>9.4} {:>9.4} {:>9.4} {:>9}",
+            c.label, c.precision, c.recall, c.f1, c.support
+        );
     }
     println!();
-    println!("{:width$} {:>9} {:>9} {:>9.4} {:>9}", "accuracy", "", "", r.accuracy, r.support);
-    let avg = |name: &str, a: &Averages| println!("{name:width$} {:>9.4} {:>9.4} {:>9.4} {:>9}", a.precision, a.recall, a.f1, r.support);
+    println!(
+        "{:width$} {:>9} {:>9} {:>9.4} {:>9}",
+        "accuracy", "", "", r.accuracy, r.support
+    );
+    let avg = |name: &str, a: &Averages| {
+        println!(
+            "{name:width$} {:>9.4} {:>9.4} {:>9.4} {:>9}",
+            a.precision, a.recall, a.f1, r.support
+        )
+    };
     avg("macro avg", &r.macro_avg);
     avg("micro avg", &r.micro);
     avg("weighted avg", &r.weighted);

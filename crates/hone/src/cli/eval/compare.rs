@@ -10,8 +10,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use hone::metrics::{
-    Bleu, Chrf, ClassMetric, ClassificationStatistic, ConfidenceInterval, CorpusStatistic, DEFAULT_AR_TRIALS, McNemarMethod, McNemarResult, Mean,
-    NRefs, PairedResult, ResamplingInfo, Rouge, bootstrap_ci, mcnemar, paired_approximate_randomization, paired_bootstrap,
+    Bleu, Chrf, ClassMetric, ClassificationStatistic, ConfidenceInterval, CorpusStatistic,
+    DEFAULT_AR_TRIALS, McNemarMethod, McNemarResult, Mean, NRefs, PairedResult, ResamplingInfo,
+    Rouge, bootstrap_ci, mcnemar, paired_approximate_randomization, paired_bootstrap,
 };
 use serde_json::json;
 
@@ -69,11 +70,20 @@ struct Outcome {
 /// Paired bootstrap (its system CI is B's), A's interval, and optionally
 /// approximate randomization. With one seed, A's interval is drawn from the
 /// same resamples as the paired test.
-fn paired<S: CorpusStatistic>(stat: &S, a: &[S::Segment], b: &[S::Segment], r: &ResampleArgs, ar_trials: Option<usize>) -> Result<(ConfidenceInterval, PairedResult, Option<PairedResult>), Failure> {
+fn paired<S: CorpusStatistic>(
+    stat: &S,
+    a: &[S::Segment],
+    b: &[S::Segment],
+    r: &ResampleArgs,
+    ar_trials: Option<usize>,
+) -> Result<(ConfidenceInterval, PairedResult, Option<PairedResult>), Failure> {
     let cfg = r.bootstrap();
     let bootstrap = paired_bootstrap(stat, a, b, &cfg).map_err(usage)?;
     let ci_a = bootstrap_ci(stat, a, &cfg).map_err(usage)?;
-    let ar = ar_trials.map(|n| paired_approximate_randomization(stat, a, b, n, r.seed)).transpose().map_err(usage)?;
+    let ar = ar_trials
+        .map(|n| paired_approximate_randomization(stat, a, b, n, r.seed))
+        .transpose()
+        .map_err(usage)?;
     Ok((ci_a, bootstrap, ar))
 }
 
@@ -81,7 +91,11 @@ pub fn run(args: CompareArgs) -> Result<(), Failure> {
     let files = read_aligned(&[&args.gold, &args.a, &args.b])?;
     let (gold, a, b) = (&files[0].lines, &files[1].lines, &files[2].lines);
     let r = &args.resample;
-    let resampling = ResamplingInfo { bootstrap: Some(r.resamples), approximate_randomization: Some(args.ar_trials), seed: Some(r.seed) };
+    let resampling = ResamplingInfo {
+        bootstrap: Some(r.resamples),
+        approximate_randomization: Some(args.ar_trials),
+        seed: Some(r.seed),
+    };
     let refs = std::slice::from_ref(gold);
     let outcome = match args.metric {
         CompareMetric::Bleu => {
@@ -89,14 +103,30 @@ pub fn run(args: CompareArgs) -> Result<(), Failure> {
             let seg = |sys: &[String]| bleu.corpus_stats(sys, refs).map_err(usage);
             let (ci_a, bootstrap, ar) = paired(&bleu, &seg(a)?, &seg(b)?, r, Some(args.ar_trials))?;
             let signature = Some(bleu.signature(NRefs::Fixed(1), resampling));
-            Outcome { name: "BLEU", digits: 2, signature, a: ci_a, bootstrap, randomization: ar, mcnemar: None }
+            Outcome {
+                name: "BLEU",
+                digits: 2,
+                signature,
+                a: ci_a,
+                bootstrap,
+                randomization: ar,
+                mcnemar: None,
+            }
         }
         CompareMetric::Chrf => {
             let chrf = Chrf::default();
             let seg = |sys: &[String]| chrf.corpus_stats(sys, refs).map_err(usage);
             let (ci_a, bootstrap, ar) = paired(&chrf, &seg(a)?, &seg(b)?, r, Some(args.ar_trials))?;
             let signature = Some(chrf.signature(NRefs::Fixed(1), resampling));
-            Outcome { name: "chrF2", digits: 2, signature, a: ci_a, bootstrap, randomization: ar, mcnemar: None }
+            Outcome {
+                name: "chrF2",
+                digits: 2,
+                signature,
+                a: ci_a,
+                bootstrap,
+                randomization: ar,
+                mcnemar: None,
+            }
         }
         CompareMetric::RougeL => {
             let targets: Vec<Vec<&str>> = gold.iter().map(|g| vec![g.as_str()]).collect();
@@ -105,22 +135,48 @@ pub fn run(args: CompareArgs) -> Result<(), Failure> {
                 Ok(items.iter().map(|s| s.rouge_l.fmeasure).collect())
             };
             let (ci_a, bootstrap, ar) = paired(&Mean, &seg(a)?, &seg(b)?, r, Some(args.ar_trials))?;
-            Outcome { name: "ROUGE-L F", digits: 4, signature: None, a: ci_a, bootstrap, randomization: ar, mcnemar: None }
+            Outcome {
+                name: "ROUGE-L F",
+                digits: 4,
+                signature: None,
+                a: ci_a,
+                bootstrap,
+                randomization: ar,
+                mcnemar: None,
+            }
         }
         CompareMetric::Accuracy | CompareMetric::MacroF1 => {
-            let (metric, name) = if args.metric == CompareMetric::Accuracy { (ClassMetric::Accuracy, "accuracy") } else { (ClassMetric::MacroF1, "macro F1") };
+            let (metric, name) = if args.metric == CompareMetric::Accuracy {
+                (ClassMetric::Accuracy, "accuracy")
+            } else {
+                (ClassMetric::MacroF1, "macro F1")
+            };
             // Small integer ids (in label order) make each resample's confusion matrix cheap.
             let ids: BTreeMap<&str, u32> = {
-                let mut all: Vec<&str> = gold.iter().chain(a).chain(b).map(String::as_str).collect();
+                let mut all: Vec<&str> =
+                    gold.iter().chain(a).chain(b).map(String::as_str).collect();
                 all.sort_unstable();
                 all.dedup();
                 all.into_iter().zip(0..).collect()
             };
-            let seg = |sys: &[String]| -> Vec<(u32, u32)> { gold.iter().zip(sys).map(|(g, p)| (ids[g.as_str()], ids[p.as_str()])).collect() };
+            let seg = |sys: &[String]| -> Vec<(u32, u32)> {
+                gold.iter()
+                    .zip(sys)
+                    .map(|(g, p)| (ids[g.as_str()], ids[p.as_str()]))
+                    .collect()
+            };
             let stat = ClassificationStatistic::<u32>::new(metric);
             let (ci_a, bootstrap, _) = paired(&stat, &seg(a), &seg(b), r, None)?;
             let mc = mcnemar(gold, a, b, McNemarMethod::Auto).map_err(usage)?;
-            Outcome { name, digits: 4, signature: None, a: ci_a, bootstrap, randomization: None, mcnemar: Some(mc) }
+            Outcome {
+                name,
+                digits: 4,
+                signature: None,
+                a: ci_a,
+                bootstrap,
+                randomization: None,
+                mcnemar: Some(mc),
+            }
         }
     };
     if args.json {
@@ -145,7 +201,8 @@ fn to_json(o: &Outcome, args: &CompareArgs) -> serde_json::Value {
         out["signature"] = json!(sig);
     }
     if let Some(ar) = &o.randomization {
-        out["approximate_randomization"] = json!({"p_value": ar.p_value, "n_trials": ar.n_samples, "seed": ar.seed});
+        out["approximate_randomization"] =
+            json!({"p_value": ar.p_value, "n_trials": ar.n_samples, "seed": ar.seed});
     }
     if let Some(mc) = &o.mcnemar {
         out["mcnemar"] = json!(mc);
@@ -156,23 +213,43 @@ fn to_json(o: &Outcome, args: &CompareArgs) -> serde_json::Value {
 fn print_text(o: &Outcome, args: &CompareArgs) {
     let d = o.digits;
     let bs = &o.bootstrap;
-    println!("{} of A = {} and B = {} against {}", o.name, args.a.display(), args.b.display(), args.gold.display());
+    println!(
+        "{} of A = {} and B = {} against {}",
+        o.name,
+        args.a.display(),
+        args.b.display(),
+        args.gold.display()
+    );
     if let Some(sig) = &o.signature {
         println!("signature: {sig}");
     }
     let pct = o.a.confidence * 100.0;
     println!("{:8} {:>10}  {pct:.0}% CI (bootstrap)", "system", "score");
-    let row = |label: &str, ci: &ConfidenceInterval| println!("{label:8} {:>10.d$}  [{:.d$}, {:.d$}]", ci.score, ci.lower, ci.upper);
+    let row = |label: &str, ci: &ConfidenceInterval| {
+        println!(
+            "{label:8} {:>10.d$}  [{:.d$}, {:.d$}]",
+            ci.score, ci.lower, ci.upper
+        )
+    };
     row("A", &o.a);
     if let Some(ci_b) = &bs.system_ci {
         row("B", ci_b);
     }
     println!("{:8} {:>+10.d$}", "B - A", bs.difference);
-    println!("paired bootstrap: p = {:.4} ({} resamples, seed {})", bs.p_value, bs.n_samples, bs.seed);
+    println!(
+        "paired bootstrap: p = {:.4} ({} resamples, seed {})",
+        bs.p_value, bs.n_samples, bs.seed
+    );
     if let Some(ar) = &o.randomization {
-        println!("approximate randomization: p = {:.4} ({} trials, seed {})", ar.p_value, ar.n_samples, ar.seed);
+        println!(
+            "approximate randomization: p = {:.4} ({} trials, seed {})",
+            ar.p_value, ar.n_samples, ar.seed
+        );
     }
     if let Some(mc) = &o.mcnemar {
-        println!("McNemar ({}): only A right {}, only B right {}, statistic {:.4}, p = {:.4}", mc.method, mc.b, mc.c, mc.statistic, mc.p_value);
+        println!(
+            "McNemar ({}): only A right {}, only B right {}, statistic {:.4}, p = {:.4}",
+            mc.method, mc.b, mc.c, mc.statistic, mc.p_value
+        );
     }
 }

@@ -29,7 +29,8 @@ impl Items {
 /// files written on Windows read the same.
 pub fn read_items(path: &Path) -> Result<Items, Failure> {
     let name = path.display();
-    let bytes = std::fs::read(path).map_err(|e| Failure::Usage(format!("cannot read {name}: {e}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| Failure::Usage(format!("cannot read {name}: {e}")))?;
     if bytes.is_empty() {
         return Err(Failure::Usage(format!("{name} is empty")));
     }
@@ -39,8 +40,14 @@ pub fn read_items(path: &Path) -> Result<Items, Failure> {
         Failure::Usage(format!("{name}:{line}: invalid UTF-8"))
     })?;
     let body = text.strip_suffix('\n').unwrap_or(&text);
-    let lines = body.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l).to_string()).collect();
-    Ok(Items { path: path.to_path_buf(), lines })
+    let lines = body
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
+        .collect();
+    Ok(Items {
+        path: path.to_path_buf(),
+        lines,
+    })
 }
 
 /// Fails unless every file has as many items as the first.
@@ -62,7 +69,10 @@ pub fn check_aligned(files: &[&Items]) -> Result<(), Failure> {
 
 /// Reads several files and checks that they align.
 pub fn read_aligned(paths: &[&Path]) -> Result<Vec<Items>, Failure> {
-    let items = paths.iter().map(|p| read_items(p)).collect::<Result<Vec<_>, _>>()?;
+    let items = paths
+        .iter()
+        .map(|p| read_items(p))
+        .collect::<Result<Vec<_>, _>>()?;
     check_aligned(&items.iter().collect::<Vec<_>>())?;
     Ok(items)
 }

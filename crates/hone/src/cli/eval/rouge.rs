@@ -9,7 +9,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use hone::metrics::{
-    BootstrapConfig, CorpusStatistic, Mean, Rouge, RougeAccumulator, RougeScores, RougeType, bootstrap_ci, percentile_interval,
+    BootstrapConfig, CorpusStatistic, Mean, Rouge, RougeAccumulator, RougeScores, RougeType,
+    bootstrap_ci, percentile_interval,
 };
 use serde_json::{Value, json};
 
@@ -35,8 +36,12 @@ pub struct RougeArgs {
     pub json: bool,
 }
 
-const VARIANTS: [(RougeType, &str); 4] =
-    [(RougeType::Rouge1, "rouge1"), (RougeType::Rouge2, "rouge2"), (RougeType::RougeL, "rougeL"), (RougeType::RougeLsum, "rougeLsum")];
+const VARIANTS: [(RougeType, &str); 4] = [
+    (RougeType::Rouge1, "rouge1"),
+    (RougeType::Rouge2, "rouge2"),
+    (RougeType::RougeL, "rougeL"),
+    (RougeType::RougeLsum, "rougeLsum"),
+];
 
 const FIELDS: [&str; 3] = ["precision", "recall", "fmeasure"];
 
@@ -96,7 +101,11 @@ impl CorpusStatistic for AllMeans<'_> {
 
 fn intervals(items: &[RougeScores], cfg: &BootstrapConfig) -> Result<Intervals, Failure> {
     let rows: Vec<[f64; 12]> = items.iter().map(series).collect();
-    let stat = AllMeans { rows: &rows, tally: RefCell::new(vec![0; rows.len()]), log: RefCell::default() };
+    let stat = AllMeans {
+        rows: &rows,
+        tally: RefCell::new(vec![0; rows.len()]),
+        log: RefCell::default(),
+    };
     let indices: Vec<u32> = (0..rows.len() as u32).collect();
     let first = bootstrap_ci(&stat, &indices, cfg).map_err(usage)?;
     let log = stat.log.take();
@@ -106,11 +115,13 @@ fn intervals(items: &[RougeScores], cfg: &BootstrapConfig) -> Result<Intervals, 
     // reading before trusting it, and fall back to one run per series.
     let log_is_resamples = log.len() == n + 1
         && log[n][0] == first.score
-        && percentile_interval(&column(0, &log[..n]), cfg.confidence).map_err(usage)? == (first.mean, first.lower, first.upper);
+        && percentile_interval(&column(0, &log[..n]), cfg.confidence).map_err(usage)?
+            == (first.mean, first.lower, first.upper);
     let mut out = vec![[(0.0, 0.0); 3]; VARIANTS.len()];
     for k in 0..12 {
         let (lower, upper) = if log_is_resamples {
-            let (_, lo, hi) = percentile_interval(&column(k, &log[..n]), cfg.confidence).map_err(usage)?;
+            let (_, lo, hi) =
+                percentile_interval(&column(k, &log[..n]), cfg.confidence).map_err(usage)?;
             (lo, hi)
         } else {
             let ci = bootstrap_ci(&Mean, &column(k, &rows), cfg).map_err(usage)?;
@@ -126,8 +137,12 @@ pub fn run(args: RougeArgs) -> Result<(), Failure> {
     paths.extend(args.refs.iter().map(PathBuf::as_path));
     let files = read_aligned(&paths)?;
     let (hyps, refs) = files.split_first().expect("the hypothesis file was read");
-    let targets: Vec<Vec<&str>> = (0..hyps.len()).map(|i| refs.iter().map(|r| r.lines[i].as_str()).collect()).collect();
-    let rouge = Rouge { use_stemmer: args.stem };
+    let targets: Vec<Vec<&str>> = (0..hyps.len())
+        .map(|i| refs.iter().map(|r| r.lines[i].as_str()).collect())
+        .collect();
+    let rouge = Rouge {
+        use_stemmer: args.stem,
+    };
     let items = rouge.item_scores(&targets, &hyps.lines).map_err(usage)?;
     let mut acc = RougeAccumulator::new(rouge);
     for s in &items {
@@ -136,32 +151,58 @@ pub fn run(args: RougeArgs) -> Result<(), Failure> {
     let mean = acc.finish().map_err(usage)?;
     // `--resamples 0` skips the intervals (e.g. to time the metric alone).
     let cfg = args.resample.bootstrap();
-    let cis = if cfg.n_resamples == 0 { None } else { Some(intervals(&items, &cfg)?) };
+    let cis = if cfg.n_resamples == 0 {
+        None
+    } else {
+        Some(intervals(&items, &cfg)?)
+    };
 
     if args.json {
         let mut out = serde_json::to_value(mean)?;
         if let Some(cis) = &cis {
             let mut bs = json!({"confidence": cfg.confidence, "n_resamples": cfg.n_resamples, "seed": cfg.seed});
             for ((_, name), ci) in VARIANTS.iter().zip(cis) {
-                let fields: serde_json::Map<String, Value> =
-                    FIELDS.iter().zip(ci).map(|(f, (lo, hi))| (f.to_string(), json!({"lower": lo, "upper": hi}))).collect();
+                let fields: serde_json::Map<String, Value> = FIELDS
+                    .iter()
+                    .zip(ci)
+                    .map(|(f, (lo, hi))| (f.to_string(), json!({"lower": lo, "upper": hi})))
+                    .collect();
                 bs[*name] = Value::Object(fields);
             }
             out["bootstrap"] = bs;
         }
         return print_json(&out);
     }
-    let stem = if args.stem { "Porter stemming" } else { "no stemming" };
+    let stem = if args.stem {
+        "Porter stemming"
+    } else {
+        "no stemming"
+    };
     println!("ROUGE, mean of {} per-item scores ({stem})", items.len());
-    let ci_head = if cis.is_some() { format!("  fmeasure {:.0}% CI", cfg.confidence * 100.0) } else { String::new() };
-    println!("{:10} {:>9} {:>9} {:>9}{ci_head}", "", "precision", "recall", "fmeasure");
+    let ci_head = if cis.is_some() {
+        format!("  fmeasure {:.0}% CI", cfg.confidence * 100.0)
+    } else {
+        String::new()
+    };
+    println!(
+        "{:10} {:>9} {:>9} {:>9}{ci_head}",
+        "", "precision", "recall", "fmeasure"
+    );
     for (i, (ty, name)) in VARIANTS.iter().enumerate() {
         let p = mean.get(*ty);
-        let ci = cis.as_ref().map_or(String::new(), |c| format!("  [{:.4}, {:.4}]", c[i][2].0, c[i][2].1));
-        println!("{name:10} {:>9.4} {:>9.4} {:>9.4}{ci}", p.precision, p.recall, p.fmeasure);
+        let ci = cis.as_ref().map_or(String::new(), |c| {
+            format!("  [{:.4}, {:.4}]", c[i][2].0, c[i][2].1)
+        });
+        println!(
+            "{name:10} {:>9.4} {:>9.4} {:>9.4}{ci}",
+            p.precision, p.recall, p.fmeasure
+        );
     }
     if cis.is_some() {
-        println!("bootstrap: {} resamples, seed {} (--json has the intervals of precision and recall too)", cfg.n_resamples, cfg.seed);
+        println!(
+            "bootstrap: {} resamples, seed {} (--json has the intervals of precision and recall too)",
+            cfg.n_resamples, cfg.seed
+        );
     }
     Ok(())
 }

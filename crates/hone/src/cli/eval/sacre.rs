@@ -68,15 +68,24 @@ struct Texts {
 fn read_texts(hyp: &Path, refs: &[PathBuf]) -> Result<Texts, Failure> {
     let mut paths = vec![hyp];
     paths.extend(refs.iter().map(PathBuf::as_path));
-    let mut files = read_aligned(&paths)?.into_iter().map(|Items { lines, .. }| lines);
+    let mut files = read_aligned(&paths)?
+        .into_iter()
+        .map(|Items { lines, .. }| lines);
     let hyps = files.next().expect("the hypothesis file was read");
-    Ok(Texts { hyps, refs: files.collect() })
+    Ok(Texts {
+        hyps,
+        refs: files.collect(),
+    })
 }
 
 /// sacrebleu's verbose BLEU line, with the score to two decimals.
 fn bleu_line(s: &BleuScore) -> String {
     let precisions: Vec<String> = s.precisions.iter().map(|p| format!("{p:.1}")).collect();
-    let ratio = if s.ref_len > 0 { s.sys_len as f64 / s.ref_len as f64 } else { 0.0 };
+    let ratio = if s.ref_len > 0 {
+        s.sys_len as f64 / s.ref_len as f64
+    } else {
+        0.0
+    };
     format!(
         "BLEU = {:.2} {} (BP = {:.3} ratio = {ratio:.3} hyp_len = {} ref_len = {})",
         s.score,
@@ -122,7 +131,10 @@ pub fn run_bleu(args: BleuArgs) -> Result<(), Failure> {
         .map_err(usage)?;
     let signature = scores[0].signature.clone();
     if args.json {
-        return print_json(&SentenceReport { signature: &signature, sentences: &scores });
+        return print_json(&SentenceReport {
+            signature: &signature,
+            sentences: &scores,
+        });
     }
     for s in &scores {
         println!("{}", bleu_line(s));
@@ -132,7 +144,11 @@ pub fn run_bleu(args: BleuArgs) -> Result<(), Failure> {
 }
 
 pub fn run_chrf(args: ChrfArgs) -> Result<(), Failure> {
-    let chrf = Chrf { word_order: args.word_order.into(), lowercase: args.lowercase, ..Chrf::default() };
+    let chrf = Chrf {
+        word_order: args.word_order.into(),
+        lowercase: args.lowercase,
+        ..Chrf::default()
+    };
     let t = read_texts(&args.hyp, &args.refs)?;
     let score = chrf.corpus_score(&t.hyps, &t.refs).map_err(usage)?;
     if args.json {
