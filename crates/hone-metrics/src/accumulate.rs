@@ -3,7 +3,7 @@
 //! corpus in batches gives exactly the one-shot corpus score, never an
 //! average of batch scores.
 
-use crate::error::{MetricsError, Result};
+use crate::error::{MetricsError, Result, check_len};
 use crate::signature::{NRefs, NRefsTracker};
 
 /// A metric computed from additive sufficient statistics.
@@ -74,4 +74,29 @@ impl<M: SummedStatistic> StreamingAccumulator<M> {
         }
         Ok(self.config.score_from_stats(&self.stats, self.nrefs.get()))
     }
+}
+
+/// Checks sacrebleu's stream layout (`refs[k][i]` is the k-th reference of
+/// segment i; every stream as long as the hypotheses) and applies `f` to
+/// each segment's hypothesis and references.
+pub(crate) fn map_segments<H: AsRef<str>, R: AsRef<str>, T>(
+    hyps: &[H],
+    refs: &[Vec<R>],
+    mut f: impl FnMut(&str, &[&str]) -> Result<T>,
+) -> Result<Vec<T>> {
+    if hyps.is_empty() {
+        return Err(MetricsError::Empty("hypotheses"));
+    }
+    if refs.is_empty() {
+        return Err(MetricsError::Empty("reference streams"));
+    }
+    for stream in refs {
+        check_len("reference stream", hyps.len(), stream.len())?;
+    }
+    (0..hyps.len())
+        .map(|i| {
+            let seg_refs: Vec<&str> = refs.iter().map(|s| s[i].as_ref()).collect();
+            f(hyps[i].as_ref(), &seg_refs)
+        })
+        .collect()
 }

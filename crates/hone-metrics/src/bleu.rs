@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::accumulate::{StreamingAccumulator, SummedStatistic};
+use crate::accumulate::{StreamingAccumulator, SummedStatistic, map_segments};
 use crate::bleu_tokenize::{BleuTokenizer, tokens};
-use crate::error::{MetricsError, Result, check_len, invalid};
+use crate::error::{MetricsError, Result, invalid};
 use crate::fasthash::{FastMap, map_with_capacity};
 use crate::pytext::{for_each_py_token, py_rstrip};
 use crate::resample::CorpusStatistic;
@@ -375,14 +375,10 @@ impl Bleu {
         hyps: &[H],
         refs: &[Vec<R>],
     ) -> Result<Vec<BleuStats>> {
-        check_streams(hyps.len(), refs)?;
         let mut scratch = Scratch::default();
-        (0..hyps.len())
-            .map(|i| {
-                let seg_refs: Vec<&str> = refs.iter().map(|s| s[i].as_ref()).collect();
-                self.segment_stats_in(&mut scratch, hyps[i].as_ref(), &seg_refs)
-            })
-            .collect()
+        map_segments(hyps, refs, |hyp, seg_refs| {
+            self.segment_stats_in(&mut scratch, hyp, seg_refs)
+        })
     }
 
     /// Corpus BLEU (sacrebleu `BLEU.corpus_score`).
@@ -424,19 +420,6 @@ impl Bleu {
             signature: self.signature(nrefs, ResamplingInfo::default()),
         }
     }
-}
-
-pub(crate) fn check_streams<R>(n_hyps: usize, refs: &[Vec<R>]) -> Result<()> {
-    if n_hyps == 0 {
-        return Err(MetricsError::Empty("hypotheses"));
-    }
-    if refs.is_empty() {
-        return Err(MetricsError::Empty("reference streams"));
-    }
-    for stream in refs {
-        check_len("reference stream", n_hyps, stream.len())?;
-    }
-    Ok(())
 }
 
 /// sacrebleu's `BLEU.compute_bleu`: returns (score, precisions, bp).

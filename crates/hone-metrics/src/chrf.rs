@@ -7,8 +7,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::accumulate::{StreamingAccumulator, SummedStatistic};
-use crate::bleu::check_streams;
+use crate::accumulate::{StreamingAccumulator, SummedStatistic, map_segments};
 use crate::error::{MetricsError, Result, invalid};
 use crate::fasthash::{FastMap, map_with_capacity};
 use crate::pytext::{is_py_space, py_split};
@@ -416,14 +415,10 @@ impl Chrf {
         hyps: &[H],
         refs: &[Vec<R>],
     ) -> Result<Vec<ChrfStats>> {
-        check_streams(hyps.len(), refs)?;
         let mut scratch = Scratch::default();
-        (0..hyps.len())
-            .map(|i| {
-                let seg_refs: Vec<&str> = refs.iter().map(|s| s[i].as_ref()).collect();
-                self.segment_stats_in(&mut scratch, hyps[i].as_ref(), &seg_refs)
-            })
-            .collect()
+        map_segments(hyps, refs, |hyp, seg_refs| {
+            self.segment_stats_in(&mut scratch, hyp, seg_refs)
+        })
     }
 
     /// Corpus chrF (sacrebleu `CHRF.corpus_score`).
