@@ -44,6 +44,18 @@ impl BackendKind {
         }
     }
 
+    /// The error for asking this backend of a build that lacks it.
+    pub fn unavailable(self) -> Error {
+        Error::BackendUnavailable {
+            requested: self.name().into(),
+            available: Self::compiled()
+                .iter()
+                .map(|b| b.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
     /// Whether this build can run the backend.
     pub fn is_compiled(self) -> bool {
         match self {
@@ -104,13 +116,6 @@ pub fn dispatch<J: BackendJob>(kind: BackendKind, job: J) -> Result<J::Output> {
         BackendKind::Wgpu => Ok(job.run::<burn::backend::Wgpu>(Default::default())),
         #[cfg(feature = "cuda")]
         BackendKind::Cuda => Ok(job.run::<burn::backend::Cuda>(Default::default())),
-        other => Err(Error::BackendUnavailable {
-            requested: other.name().into(),
-            available: BackendKind::compiled()
-                .iter()
-                .map(|b| b.name())
-                .collect::<Vec<_>>()
-                .join(", "),
-        }),
+        other => Err(other.unavailable()),
     }
 }

@@ -42,11 +42,7 @@ pub enum Command {
 fn parse_backend(s: &str) -> Result<BackendKind, String> {
     let kind: BackendKind = s.parse()?;
     if !kind.is_compiled() {
-        let compiled: Vec<&str> = BackendKind::compiled().iter().map(|b| b.name()).collect();
-        return Err(format!(
-            "`{s}` is not compiled into this build (compiled in: {}); rebuild with `--features {s}`",
-            compiled.join(", ")
-        ));
+        return Err(kind.unavailable().to_string());
     }
     Ok(kind)
 }
