@@ -74,6 +74,9 @@ pub enum DataError {
 
     #[error("tokenizer {path}: {detail}")]
     Tokenizer { path: PathBuf, detail: String },
+
+    #[error("`{field}`: {detail}")]
+    InvalidConfig { field: String, detail: String },
 }
 
 impl DataError {

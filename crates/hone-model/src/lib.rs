@@ -14,7 +14,7 @@ pub mod config;
 pub mod error;
 pub mod pooling;
 
-pub use bert::BertModel;
-pub use checkpoint::Checkpoint;
+pub use bert::{BertInput, BertModel, InputLimits};
+pub use checkpoint::{Checkpoint, NamedTensor, write_safetensors};
 pub use config::BertConfig;
 pub use error::{ModelError, Result};

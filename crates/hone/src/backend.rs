@@ -10,6 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use burn::prelude::Backend;
+use burn::tensor::backend::AutodiffBackend;
 
 use crate::{Error, Result};
 
@@ -116,6 +117,30 @@ pub fn dispatch<J: BackendJob>(kind: BackendKind, job: J) -> Result<J::Output> {
         BackendKind::Wgpu => Ok(job.run::<burn::backend::Wgpu>(Default::default())),
         #[cfg(feature = "cuda")]
         BackendKind::Cuda => Ok(job.run::<burn::backend::Cuda>(Default::default())),
+        other => Err(other.unavailable()),
+    }
+}
+
+/// Work that trains, so needs gradients: it runs on burn's `Autodiff`
+/// wrapper of the chosen backend.
+pub trait TrainJob {
+    type Output;
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output;
+}
+
+/// Runs `job` on `Autodiff<kind>`, or explains that the backend is not compiled in.
+pub fn dispatch_train<J: TrainJob>(kind: BackendKind, job: J) -> Result<J::Output> {
+    use burn::backend::Autodiff;
+    #[allow(unreachable_patterns)]
+    match kind {
+        #[cfg(feature = "flex")]
+        BackendKind::Flex => Ok(job.run::<Autodiff<burn::backend::Flex>>(Default::default())),
+        #[cfg(feature = "ndarray")]
+        BackendKind::NdArray => Ok(job.run::<Autodiff<burn::backend::NdArray>>(Default::default())),
+        #[cfg(feature = "wgpu")]
+        BackendKind::Wgpu => Ok(job.run::<Autodiff<burn::backend::Wgpu>>(Default::default())),
+        #[cfg(feature = "cuda")]
+        BackendKind::Cuda => Ok(job.run::<Autodiff<burn::backend::Cuda>>(Default::default())),
         other => Err(other.unavailable()),
     }
 }

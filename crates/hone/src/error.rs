@@ -10,6 +10,8 @@ pub enum Error {
     Data(#[from] hone_data::DataError),
     #[error(transparent)]
     Model(#[from] hone_model::ModelError),
+    #[error(transparent)]
+    Task(#[from] hone_tasks::TaskError),
     #[error(
         "backend `{requested}` is not compiled into this build (compiled in: {available}); rebuild with `--features {requested}`"
     )]

@@ -1,8 +1,8 @@
 //! hone — layer 4: the facade over hone's library layers and the home of the
 //! `hone` command-line program.
 //!
-//! It re-exports the layers ([`data`], [`model`], and [`metrics`], which
-//! `hone eval` runs on), chooses concrete burn backends by cargo feature
+//! It re-exports the layers ([`data`], [`model`], [`metrics`], which
+//! `hone eval` runs on, [`train`] and [`tasks`]), chooses concrete burn backends by cargo feature
 //! ([`backend`]: `ndarray` by default, `flex`, `blas`, `wgpu`, `cuda`), and
 //! joins tokenizer and encoder into the sentence embedding pipeline
 //! ([`embed`]). It may depend on every lower layer; nothing but `xtask`
@@ -16,3 +16,5 @@ pub use error::{Error, Result};
 pub use hone_data as data;
 pub use hone_metrics as metrics;
 pub use hone_model as model;
+pub use hone_tasks as tasks;
+pub use hone_train as train;

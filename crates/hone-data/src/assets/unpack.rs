@@ -109,7 +109,7 @@ fn unpack_zip(archive: &Path, dest: &Path, keep: &[&str], bar: &ProgressBar) -> 
         if entry.is_dir() {
             continue;
         }
-        if let Some(target) = target_of(&entry.name().to_string(), archive, dest, keep)? {
+        if let Some(target) = target_of(entry.name(), archive, dest, keep)? {
             copy_to_file(&mut entry, &target, bar)?;
         }
     }

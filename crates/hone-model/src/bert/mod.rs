@@ -7,6 +7,7 @@ mod attention;
 mod embeddings;
 mod layer;
 mod load;
+mod save;
 
 use std::path::Path;
 
@@ -17,6 +18,7 @@ use burn::prelude::*;
 pub use attention::SelfAttention;
 pub use embeddings::BertEmbeddings;
 pub use layer::{Activation, BertLayer, FeedForward};
+pub use save::linear_tensors;
 
 use crate::checkpoint::Checkpoint;
 use crate::config::BertConfig;
@@ -36,39 +38,21 @@ pub struct BertInput<B: Backend> {
     pub key_padding: Tensor<B, 4, Bool>,
 }
 
-/// The BERT encoder.
-#[derive(Module, Debug)]
-pub struct BertModel<B: Backend> {
-    pub embeddings: BertEmbeddings<B>,
-    pub layers: Vec<BertLayer<B>>,
-    /// Dense + tanh over the first token; absent in some checkpoints.
-    pub pooler: Option<Linear<B>>,
+/// The sizes a batch of ids must respect, and the head count the padding
+/// mask is expanded to: everything needed to build a [`BertInput`] without
+/// holding the model (data loaders on other threads, training tasks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputLimits {
     pub max_positions: usize,
     pub vocab_size: usize,
     pub type_vocab_size: usize,
     pub n_heads: usize,
 }
 
-impl<B: Backend> BertModel<B> {
-    /// Builds the encoder described by `config` from the tensors of `checkpoint`.
-    pub fn from_checkpoint(
-        config: &BertConfig,
-        checkpoint: &Checkpoint,
-        device: &B::Device,
-    ) -> Result<Self> {
-        load::bert(config, checkpoint, device)
-    }
-
-    /// Loads `config.json` and `model.safetensors` from a model folder.
-    pub fn from_dir(dir: &Path, device: &B::Device) -> Result<(Self, BertConfig)> {
-        let config = BertConfig::from_file(&dir.join("config.json"))?;
-        let checkpoint = Checkpoint::open(&dir.join("model.safetensors"))?;
-        Ok((Self::from_checkpoint(&config, &checkpoint, device)?, config))
-    }
-
+impl InputLimits {
     /// Checks token ids against the model's sizes and moves them to `device`.
     /// Slices are row-major `[batch, seq_len]`.
-    pub fn input(
+    pub fn input<B: Backend>(
         &self,
         batch: usize,
         seq_len: usize,
@@ -132,6 +116,68 @@ impl<B: Backend> BertModel<B> {
                 device,
             ),
         })
+    }
+}
+
+/// The BERT encoder.
+#[derive(Module, Debug)]
+pub struct BertModel<B: Backend> {
+    pub embeddings: BertEmbeddings<B>,
+    pub layers: Vec<BertLayer<B>>,
+    /// Dense + tanh over the first token; absent in some checkpoints.
+    pub pooler: Option<Linear<B>>,
+    pub max_positions: usize,
+    pub vocab_size: usize,
+    pub type_vocab_size: usize,
+    pub n_heads: usize,
+}
+
+impl<B: Backend> BertModel<B> {
+    /// Builds the encoder described by `config` from the tensors of `checkpoint`.
+    pub fn from_checkpoint(
+        config: &BertConfig,
+        checkpoint: &Checkpoint,
+        device: &B::Device,
+    ) -> Result<Self> {
+        load::bert(config, checkpoint, device)
+    }
+
+    /// Loads `config.json` and `model.safetensors` from a model folder.
+    pub fn from_dir(dir: &Path, device: &B::Device) -> Result<(Self, BertConfig)> {
+        let config = BertConfig::from_file(&dir.join("config.json"))?;
+        let checkpoint = Checkpoint::open(&dir.join("model.safetensors"))?;
+        Ok((Self::from_checkpoint(&config, &checkpoint, device)?, config))
+    }
+
+    /// Checks token ids against the model's sizes and moves them to `device`.
+    /// Slices are row-major `[batch, seq_len]`.
+    pub fn input(
+        &self,
+        batch: usize,
+        seq_len: usize,
+        input_ids: &[u32],
+        attention_mask: &[u32],
+        token_type_ids: &[u32],
+        device: &B::Device,
+    ) -> Result<BertInput<B>> {
+        self.limits().input(
+            batch,
+            seq_len,
+            input_ids,
+            attention_mask,
+            token_type_ids,
+            device,
+        )
+    }
+
+    /// The sizes inputs are checked against.
+    pub fn limits(&self) -> InputLimits {
+        InputLimits {
+            max_positions: self.max_positions,
+            vocab_size: self.vocab_size,
+            type_vocab_size: self.type_vocab_size,
+            n_heads: self.n_heads,
+        }
     }
 
     /// The last hidden state, `[batch, seq_len, hidden]`.

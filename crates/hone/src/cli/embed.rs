@@ -38,7 +38,7 @@ pub struct SimilarityArgs {
     pub input: Option<PathBuf>,
 }
 
-fn read_lines(input: Option<&Path>) -> anyhow::Result<Vec<String>> {
+pub fn read_lines(input: Option<&Path>) -> anyhow::Result<Vec<String>> {
     let lines: std::io::Result<Vec<String>> = match input {
         Some(path) => {
             let file = std::fs::File::open(path)

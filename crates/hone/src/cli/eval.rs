@@ -56,9 +56,9 @@ impl ResampleArgs {
     }
 }
 
-pub fn run(args: EvalArgs) -> Result<(), Failure> {
+pub fn run(ctx: &super::Context, args: EvalArgs) -> Result<(), Failure> {
     match args.command {
-        EvalCommand::Classify(a) => classify::run(a),
+        EvalCommand::Classify(a) => classify::run(ctx, a),
         EvalCommand::Bleu(a) => sacre::run_bleu(a),
         EvalCommand::Chrf(a) => sacre::run_chrf(a),
         EvalCommand::Rouge(a) => rouge::run(a),

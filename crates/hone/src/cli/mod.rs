@@ -4,6 +4,8 @@ mod data;
 mod embed;
 mod eval;
 mod fetch;
+mod finetune;
+mod predict;
 
 use std::process::ExitCode;
 
@@ -37,6 +39,10 @@ pub enum Command {
     Data(data::DataArgs),
     /// Score outputs against references or gold labels: classification, BLEU, chrF, ROUGE, A/B significance.
     Eval(eval::EvalArgs),
+    /// Fine-tune a pretrained encoder for text classification.
+    Finetune(Box<finetune::FinetuneArgs>),
+    /// Label lines of text with a fine-tuned classifier.
+    Predict(predict::PredictArgs),
 }
 
 fn parse_backend(s: &str) -> Result<BackendKind, String> {
@@ -129,6 +135,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Embed(args) => embed::run_embed(&ctx, args),
         Command::Similarity(args) => embed::run_similarity(&ctx, args),
         Command::Data(args) => data::run(&ctx, args),
-        Command::Eval(args) => eval::run(args),
+        Command::Eval(args) => eval::run(&ctx, args),
+        Command::Finetune(args) => finetune::run(&ctx, *args),
+        Command::Predict(args) => predict::run(&ctx, args),
     }
 }

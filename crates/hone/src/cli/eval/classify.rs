@@ -1,16 +1,86 @@
-//! `hone eval classify --gold FILE --pred FILE`: scikit-learn's
-//! classification report for string labels, one per line. `--gold` and
-//! `--pred` are optional to clap and checked here, because another mode
-//! (`--model DIR --data …`) will score a model without a prediction file.
+//! `hone eval classify`: scikit-learn's classification report, either of
+//! two label files (`--gold FILE --pred FILE`, one string label per line)
+//! or of a fine-tuned model on a data set's test split (`--model DIR --data
+//! NAME|PATH`). Both modes' flags are optional to clap and checked here.
 
 use std::path::PathBuf;
 
 use clap::Args;
 use hone::metrics::{Averages, ClassificationReport, classification_report};
 
+use hone::backend::{BackendJob, dispatch};
+use hone::data::datasets::{Example, TableOptions, load};
+use hone::tasks::classify::{ClassifyData, evaluate};
+
 use super::input::{read_aligned, usage};
 use super::print_json;
-use crate::cli::Failure;
+use crate::cli::predict::load_classifier;
+use crate::cli::{Context, Failure};
+
+/// Scores the model in `dir` on one split of `data`. The data set's labels
+/// are matched to the model's by name; a label the model does not know is
+/// an error.
+fn score_model(
+    ctx: &Context,
+    dir: &std::path::Path,
+    data: &str,
+    args: &ClassifyArgs,
+) -> Result<ClassificationReport, Failure> {
+    let table = TableOptions {
+        text_col: args.text_col.clone(),
+        label_col: args.label_col.clone(),
+    };
+    let loaded = load(data, &table, &ctx.cache, &ctx.fetch)?;
+    let data = ClassifyData::from_dataset(loaded.dataset)?;
+    let examples = match args.split.as_str() {
+        "test" => &data.test,
+        "validation" => &data.validation,
+        "train" => &data.train,
+        other => {
+            return Err(Failure::Usage(format!(
+                "--split {other:?}: expected test, validation or train"
+            )));
+        }
+    };
+    struct Job<'a> {
+        dir: &'a std::path::Path,
+        examples: &'a [Example],
+        labels: &'a [String],
+    }
+    impl BackendJob for Job<'_> {
+        type Output = anyhow::Result<ClassificationReport>;
+        fn run<B: burn::prelude::Backend>(self, device: B::Device) -> Self::Output {
+            let c = load_classifier::<B>(self.dir, &device)?;
+            let mut mapped = Vec::with_capacity(self.examples.len());
+            for e in self.examples {
+                let name = &self.labels[e.label];
+                let Some(label) = c.info.labels.iter().position(|l| l == name) else {
+                    anyhow::bail!(
+                        "the data has label {name:?}, which the model in {} does not know \
+                         (its labels: {})",
+                        self.dir.display(),
+                        c.info.labels.join(", ")
+                    );
+                };
+                mapped.push(Example {
+                    text: e.text.clone(),
+                    label,
+                });
+            }
+            let (_, report) =
+                evaluate(&c.model, &c.tokenizer, &mapped, &c.info.labels, 64, &device)?;
+            Ok(report)
+        }
+    }
+    Ok(dispatch(
+        ctx.backend,
+        Job {
+            dir,
+            examples,
+            labels: &data.labels,
+        },
+    )??)
+}
 
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
@@ -20,19 +90,42 @@ pub struct ClassifyArgs {
     /// Predicted labels, one per line, aligned with --gold.
     #[arg(long, value_name = "FILE")]
     pub pred: Option<PathBuf>,
+    /// A folder written by `hone finetune` (instead of --gold/--pred).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["gold", "pred"])]
+    pub model: Option<PathBuf>,
+    /// With --model: a built-in data set or a CSV/TSV/JSONL file.
+    #[arg(long, requires = "model")]
+    pub data: Option<String>,
+    /// With --model: the split to score (test, validation, train).
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    #[arg(long, default_value = "text")]
+    pub text_col: String,
+    #[arg(long, default_value = "label")]
+    pub label_col: String,
     /// Print one JSON object (accuracy, macro/micro/weighted, per_class, mcc, support).
     #[arg(long)]
     pub json: bool,
 }
 
-pub fn run(args: ClassifyArgs) -> Result<(), Failure> {
-    let (Some(gold), Some(pred)) = (&args.gold, &args.pred) else {
-        return Err(Failure::Usage(
-            "`hone eval classify` needs both --gold FILE and --pred FILE".into(),
-        ));
+pub fn run(ctx: &Context, args: ClassifyArgs) -> Result<(), Failure> {
+    let report = if let Some(model) = &args.model {
+        let Some(data) = &args.data else {
+            return Err(Failure::Usage(
+                "`hone eval classify --model DIR` needs --data NAME|PATH".into(),
+            ));
+        };
+        score_model(ctx, model, data, &args)?
+    } else {
+        let (Some(gold), Some(pred)) = (&args.gold, &args.pred) else {
+            return Err(Failure::Usage(
+                "`hone eval classify` needs --gold FILE and --pred FILE, or --model DIR and --data NAME"
+                    .into(),
+            ));
+        };
+        let files = read_aligned(&[gold, pred])?;
+        classification_report(&files[0].lines, &files[1].lines).map_err(usage)?
     };
-    let files = read_aligned(&[gold, pred])?;
-    let report = classification_report(&files[0].lines, &files[1].lines).map_err(usage)?;
     if args.json {
         return print_json(&report);
     }

@@ -1,0 +1,16 @@
+//! Text classification: a head on a pretrained encoder's pooled output
+//! ([`model`]), data checks and class weights ([`data`]), the training task
+//! ([`task`]), inference and metrics ([`predict`]) and the end-to-end
+//! fine-tuning recipe ([`recipe`]).
+
+pub mod data;
+pub mod model;
+pub mod predict;
+pub mod recipe;
+pub mod task;
+
+pub use data::{ClassWeights, ClassifyData};
+pub use model::{ClassifierInfo, Pooling, TextClassifier};
+pub use predict::{argmax, evaluate, predict_proba};
+pub use recipe::{FinetuneConfig, FinetuneJob, FinetuneMetrics, finetune};
+pub use task::ClassifyTask;

@@ -1,0 +1,149 @@
+//! The classifier: a BERT encoder, a pooled sentence vector (mean over real
+//! tokens, or the first token through the encoder's pooler) and a linear
+//! head. Saved as a Hugging Face–style folder: `model.safetensors` (encoder
+//! under `bert.`, head as `classifier.weight/bias`), `config.json`,
+//! `tokenizer.json` and `hone_classifier.json` (labels, pooling, length).
+
+use std::path::Path;
+
+use burn::module::Param;
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use hone_data::tokenize::Truncation;
+use hone_model::bert::{BertInput, linear_tensors};
+use hone_model::pooling::mean_pool;
+use hone_model::{BertConfig, BertModel, Checkpoint};
+use serde::{Deserialize, Serialize};
+
+use crate::{Result, TaskError};
+
+/// How the encoder's output becomes one vector per text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// Mean over real tokens (what MiniLM's sentence embeddings use).
+    #[default]
+    Mean,
+    /// The first token ([CLS]) through the encoder's tanh pooler when it has one.
+    Cls,
+}
+
+impl std::str::FromStr for Pooling {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "mean" => Ok(Self::Mean),
+            "cls" => Ok(Self::Cls),
+            o => Err(format!("unknown pooling {o:?} (expected mean or cls)")),
+        }
+    }
+}
+
+/// What `hone_classifier.json` holds besides the weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierInfo {
+    pub labels: Vec<String>,
+    pub pooling: Pooling,
+    pub max_len: usize,
+    #[serde(default)]
+    pub truncation: Truncation,
+    /// The model folder or name it was fine-tuned from.
+    pub base_model: String,
+}
+
+pub const INFO_FILE: &str = "hone_classifier.json";
+
+#[derive(Module, Debug)]
+pub struct TextClassifier<B: Backend> {
+    pub encoder: BertModel<B>,
+    pub dropout: Dropout,
+    pub head: Linear<B>,
+    /// true: mean pooling; false: first token.
+    pub mean_pool: bool,
+}
+
+impl<B: Backend> TextClassifier<B> {
+    /// A new head (seed the backend first for a reproducible init) on `encoder`.
+    pub fn new(encoder: BertModel<B>, classes: usize, pooling: Pooling, dropout: f64) -> Self {
+        let hidden = encoder.embeddings.word.weight.dims()[1];
+        let device = encoder.embeddings.word.weight.device();
+        Self {
+            encoder,
+            dropout: DropoutConfig::new(dropout).init(),
+            head: LinearConfig::new(hidden, classes).init(&device),
+            mean_pool: pooling == Pooling::Mean,
+        }
+    }
+
+    /// Logits `[batch, classes]`.
+    pub fn forward(&self, input: &BertInput<B>) -> Tensor<B, 2> {
+        let hidden = self.encoder.forward(input);
+        let pooled = if self.mean_pool {
+            mean_pool(hidden, input.attention_mask.clone())
+        } else {
+            match self.encoder.pool_first_token(hidden.clone()) {
+                Some(p) => p,
+                None => {
+                    let [b, _, h] = hidden.dims();
+                    hidden.slice([0..b, 0..1, 0..h]).reshape([b, h])
+                }
+            }
+        };
+        self.head.forward(self.dropout.forward(pooled))
+    }
+
+    pub fn classes(&self) -> usize {
+        self.head.weight.dims()[1]
+    }
+
+    /// Writes `model.safetensors` into `dir` (the caller copies the base
+    /// model's `config.json` and `tokenizer.json` beside it).
+    pub fn save_weights(&self, dir: &Path) -> Result<()> {
+        let mut tensors = self.encoder.named_tensors("bert.");
+        linear_tensors("classifier", &self.head, &mut tensors);
+        Ok(hone_model::write_safetensors(
+            &dir.join("model.safetensors"),
+            &tensors,
+        )?)
+    }
+
+    /// Loads a folder written by [`Self::save_weights`] plus its info file.
+    pub fn load(dir: &Path, device: &B::Device) -> Result<(Self, BertConfig, ClassifierInfo)> {
+        let info_path = dir.join(INFO_FILE);
+        let text = std::fs::read_to_string(&info_path).map_err(|e| TaskError::BadModelDir {
+            path: dir.into(),
+            detail: format!("not a fine-tuned classifier ({INFO_FILE}: {e})"),
+        })?;
+        let info: ClassifierInfo =
+            serde_json::from_str(&text).map_err(|e| TaskError::BadModelDir {
+                path: info_path.clone(),
+                detail: e.to_string(),
+            })?;
+        let (encoder, config) = BertModel::<B>::from_dir(dir, device)?;
+        let ckpt = Checkpoint::open(&dir.join("model.safetensors"))?;
+        let (h, c) = (config.hidden_size, info.labels.len());
+        let reason = format!("{INFO_FILE} labels × hidden_size");
+        let w = ckpt.head_tensor_f32("classifier.weight", &[c, h], &reason)?;
+        let b = ckpt.head_tensor_f32("classifier.bias", &[c], &reason)?;
+        let mut wt = vec![0f32; w.len()];
+        for o in 0..c {
+            for i in 0..h {
+                wt[i * c + o] = w[o * h + i];
+            }
+        }
+        let head = Linear {
+            weight: Param::from_tensor(Tensor::from_data(TensorData::new(wt, [h, c]), device)),
+            bias: Some(Param::from_tensor(Tensor::from_data(
+                TensorData::new(b, [c]),
+                device,
+            ))),
+        };
+        let model = Self {
+            encoder,
+            dropout: DropoutConfig::new(0.0).init(),
+            head,
+            mean_pool: info.pooling == Pooling::Mean,
+        };
+        Ok((model, config, info))
+    }
+}

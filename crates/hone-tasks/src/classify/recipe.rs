@@ -1,0 +1,230 @@
+//! The fine-tuning recipe behind `hone finetune`: load the base encoder and
+//! tokenizer, put a fresh head on it, train with hone-train, evaluate the
+//! best model on the validation and test splits, and write a self-contained
+//! output folder (model, tokenizer, label map, run log, curves, metrics).
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::backend::AutodiffBackend;
+use hone_data::augment::{AugmentConfig, Augmenter, WordNet};
+use hone_data::tokenize::{TextTokenizer, Truncation};
+use hone_model::BertModel;
+use hone_train::{RunOptions, TrainConfig};
+use serde::{Deserialize, Serialize};
+
+use super::data::{ClassWeights, ClassifyData};
+use super::model::{ClassifierInfo, INFO_FILE, Pooling, TextClassifier};
+use super::predict::evaluate;
+use super::task::ClassifyTask;
+use crate::{Result, TaskError};
+
+/// Every setting of a fine-tuning run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FinetuneConfig {
+    pub max_len: usize,
+    pub truncation: Truncation,
+    pub pooling: Pooling,
+    pub head_dropout: f64,
+    pub class_weights: ClassWeights,
+    pub label_smoothing: f32,
+    pub augment: AugmentConfig,
+    /// Fraction of all optimizer steps used for LR warm-up.
+    pub warmup_ratio: f64,
+    pub train: TrainConfig,
+}
+
+impl Default for FinetuneConfig {
+    fn default() -> Self {
+        Self {
+            max_len: 128,
+            truncation: Truncation::Head,
+            pooling: Pooling::Mean,
+            head_dropout: 0.1,
+            class_weights: ClassWeights::None,
+            label_smoothing: 0.0,
+            augment: AugmentConfig::default(),
+            warmup_ratio: 0.1,
+            train: TrainConfig::default(),
+        }
+    }
+}
+
+/// Scores of one split, as written to `metrics.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitScores {
+    pub accuracy: f64,
+    pub macro_f1: f64,
+    pub examples: usize,
+}
+
+/// `metrics.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FinetuneMetrics {
+    pub data: String,
+    pub base_model: String,
+    pub backend: String,
+    pub validation: SplitScores,
+    pub test: SplitScores,
+    pub test_report: hone_metrics::ClassificationReport,
+    pub best_step: Option<usize>,
+    pub steps: usize,
+    pub stopped_early: bool,
+    pub train_seconds: f64,
+    pub train_tokens_per_s: f64,
+    pub config: FinetuneConfig,
+}
+
+/// What to fine-tune, on what, and where the results go.
+pub struct FinetuneJob<'a> {
+    /// A model folder (config.json, model.safetensors, tokenizer.json).
+    pub model_dir: &'a Path,
+    /// How the base model is named in the outputs.
+    pub model_name: String,
+    pub data: &'a ClassifyData,
+    pub out_dir: &'a Path,
+    pub config: FinetuneConfig,
+    /// Needed when augmentation uses synonyms.
+    pub wordnet: Option<WordNet>,
+    pub options: RunOptions,
+}
+
+/// Trains, evaluates and writes the output folder; returns `metrics.json`.
+pub fn finetune<B: AutodiffBackend>(
+    job: FinetuneJob<'_>,
+    device: &B::Device,
+) -> Result<FinetuneMetrics> {
+    let FinetuneJob {
+        model_dir,
+        model_name,
+        data,
+        out_dir,
+        mut config,
+        wordnet,
+        options,
+    } = job;
+    config.augment.validate()?;
+    if config.max_len < 3 {
+        return Err(TaskError::Config(format!(
+            "max length {} leaves no room for text between the special tokens",
+            config.max_len
+        )));
+    }
+    std::fs::create_dir_all(out_dir).map_err(|e| TaskError::io(out_dir, e))?;
+    let tokenizer = TextTokenizer::from_file(&model_dir.join("tokenizer.json"), config.max_len)?
+        .with_truncation(config.truncation);
+    B::seed(device, config.train.seed);
+    let (encoder, _bert_config) = BertModel::<B>::from_dir(model_dir, device)?;
+    if config.max_len > encoder.max_positions {
+        return Err(TaskError::Config(format!(
+            "max length {} is more than the model's {} positions",
+            config.max_len, encoder.max_positions
+        )));
+    }
+    let limits = encoder.limits();
+    let model = TextClassifier::new(
+        encoder,
+        data.labels.len(),
+        config.pooling,
+        config.head_dropout,
+    );
+    let augmenter = if config.augment.is_identity() {
+        None
+    } else {
+        Some(Augmenter::new(config.augment.clone(), wordnet)?)
+    };
+    let weights = config.class_weights.resolve(&data.train_counts())?;
+    let task = ClassifyTask::<B>::new(
+        data,
+        &tokenizer,
+        augmenter,
+        limits,
+        weights,
+        config.label_smoothing,
+        config.train.batch_size,
+        config.train.seed,
+        device,
+    )?;
+    let micro = hone_train::TrainTask::<B>::epoch_batches(&task, 0).len();
+    let total = config.train.steps_per_epoch(micro) * config.train.epochs;
+    let total = config.train.max_steps.map_or(total, |m| m.min(total));
+    let warmup = (config.warmup_ratio * total as f64).round() as usize;
+    config.train.schedule = config.train.schedule.clone().with_horizon(warmup, total);
+
+    let outcome =
+        hone_train::train::<B, _>(&task, model, &config.train, out_dir, &options, device)?;
+    let model = outcome.model;
+    let inner_device = device.clone();
+    let (_, val) = evaluate(
+        &model,
+        &tokenizer,
+        &data.validation,
+        &data.labels,
+        64,
+        &inner_device,
+    )?;
+    let (_, test) = evaluate(
+        &model,
+        &tokenizer,
+        &data.test,
+        &data.labels,
+        64,
+        &inner_device,
+    )?;
+
+    model.save_weights(out_dir)?;
+    for file in ["config.json", "tokenizer.json"] {
+        let from = model_dir.join(file);
+        std::fs::copy(&from, out_dir.join(file)).map_err(|e| TaskError::io(&from, e))?;
+    }
+    let info = ClassifierInfo {
+        labels: data.labels.clone(),
+        pooling: config.pooling,
+        max_len: config.max_len,
+        truncation: config.truncation,
+        base_model: model_name.clone(),
+    };
+    write_json(&out_dir.join(INFO_FILE), &info)?;
+    let state = &outcome.state;
+    let metrics = FinetuneMetrics {
+        data: data.name.clone(),
+        base_model: model_name,
+        backend: options.backend.clone(),
+        validation: SplitScores {
+            accuracy: val.accuracy,
+            macro_f1: val.macro_avg.f1,
+            examples: data.validation.len(),
+        },
+        test: SplitScores {
+            accuracy: test.accuracy,
+            macro_f1: test.macro_avg.f1,
+            examples: data.test.len(),
+        },
+        test_report: test,
+        best_step: state.best_step,
+        steps: state.step,
+        stopped_early: state.stopped_early,
+        train_seconds: state.train_seconds,
+        train_tokens_per_s: state.tokens_seen as f64 / state.train_seconds.max(1e-9),
+        config,
+    };
+    write_json(&out_dir.join("metrics.json"), &metrics)?;
+    Ok(metrics)
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    hone_train::checkpoint::write_json(path, value).map_err(TaskError::from)
+}
+
+/// The files a fine-tuned classifier folder must have.
+pub fn model_files(dir: &Path) -> Vec<PathBuf> {
+    [
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        INFO_FILE,
+    ]
+    .iter()
+    .map(|f| dir.join(f))
+    .collect()
+}

@@ -1,0 +1,179 @@
+//! Classification as a [`TrainTask`]: length-bucketed, seeded batches of
+//! the training split with on-the-fly augmentation, cross-entropy with
+//! class weights and label smoothing (burn's `CrossEntropyLoss`), and
+//! validation accuracy / macro-F1.
+
+use burn::module::AutodiffModule;
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use hone_data::augment::Augmenter;
+use hone_data::batching::bucketed_batches;
+use hone_data::tokenize::TextTokenizer;
+use hone_model::{BertInput, InputLimits};
+use hone_train::{Metrics, TrainError, TrainTask};
+
+use super::data::ClassifyData;
+use super::model::TextClassifier;
+use super::predict::evaluate;
+
+/// One training batch on the device.
+pub struct ClassifyBatch<B: Backend> {
+    pub input: BertInput<B>,
+    pub targets: Tensor<B, 1, Int>,
+    pub tokens: usize,
+}
+
+/// The training side of classification.
+pub struct ClassifyTask<'a, B: AutodiffBackend> {
+    pub data: &'a ClassifyData,
+    pub tokenizer: &'a TextTokenizer,
+    pub augmenter: Option<Augmenter>,
+    pub limits: InputLimits,
+    pub loss: CrossEntropyLoss<B>,
+    pub batch_size: usize,
+    pub eval_batch_size: usize,
+    pub seed: u64,
+    pub device: B::Device,
+    train_lengths: Vec<usize>,
+}
+
+impl<'a, B: AutodiffBackend> ClassifyTask<'a, B> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        data: &'a ClassifyData,
+        tokenizer: &'a TextTokenizer,
+        augmenter: Option<Augmenter>,
+        limits: InputLimits,
+        class_weights: Option<Vec<f32>>,
+        label_smoothing: f32,
+        batch_size: usize,
+        seed: u64,
+        device: &B::Device,
+    ) -> crate::Result<Self> {
+        let texts: Vec<&str> = data.train.iter().map(|e| e.text.as_str()).collect();
+        let train_lengths = tokenizer.token_lengths(&texts)?;
+        let loss = CrossEntropyLossConfig::new()
+            .with_weights(class_weights)
+            .with_smoothing((label_smoothing > 0.0).then_some(label_smoothing))
+            .init(device);
+        Ok(Self {
+            data,
+            tokenizer,
+            augmenter,
+            limits,
+            loss,
+            batch_size,
+            eval_batch_size: 64,
+            seed,
+            device: device.clone(),
+            train_lengths,
+        })
+    }
+
+    /// Token lengths of the training texts (after truncation).
+    pub fn train_lengths(&self) -> &[usize] {
+        &self.train_lengths
+    }
+}
+
+/// A 64-bit mix of the run seed, epoch and example index (SplitMix64), so
+/// each example's augmentation is fixed by its position, not by history.
+fn example_seed(seed: u64, epoch: usize, index: usize) -> u64 {
+    let mut z = seed ^ ((epoch as u64) << 40) ^ index as u64;
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
+    type Model = TextClassifier<B>;
+    type Batch = ClassifyBatch<B>;
+
+    fn epoch_batches(&self, epoch: usize) -> Vec<Vec<usize>> {
+        bucketed_batches(
+            &self.train_lengths,
+            self.batch_size,
+            example_seed(self.seed, epoch, usize::MAX),
+        )
+        .expect("batch size validated by the trainer")
+    }
+
+    fn batch(
+        &self,
+        indices: &[usize],
+        epoch: usize,
+        device: &B::Device,
+    ) -> hone_train::Result<Self::Batch> {
+        let texts: Vec<String> = indices
+            .iter()
+            .map(|&i| {
+                let text = &self.data.train[i].text;
+                match &self.augmenter {
+                    Some(a) => a.augment(text, example_seed(self.seed, epoch, i)),
+                    None => text.clone(),
+                }
+            })
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let task_err = |e: String| TrainError::Task(e);
+        let enc = self
+            .tokenizer
+            .encode_batch(&refs)
+            .map_err(|e| task_err(e.to_string()))?;
+        let input = self
+            .limits
+            .input::<B>(
+                enc.batch,
+                enc.seq_len,
+                &enc.input_ids,
+                &enc.attention_mask,
+                &enc.token_type_ids,
+                device,
+            )
+            .map_err(|e| task_err(e.to_string()))?;
+        let labels: Vec<i64> = indices
+            .iter()
+            .map(|&i| self.data.train[i].label as i64)
+            .collect();
+        Ok(ClassifyBatch {
+            input,
+            targets: Tensor::from_data(TensorData::new(labels, [indices.len()]), device),
+            tokens: enc.attention_mask.iter().filter(|&&m| m != 0).count(),
+        })
+    }
+
+    fn tokens(&self, batch: &Self::Batch) -> usize {
+        batch.tokens
+    }
+
+    fn loss(&self, model: &Self::Model, batch: Self::Batch) -> Tensor<B, 1> {
+        // The loss is computed in f32 whatever the compute precision.
+        let logits = model.forward(&batch.input).cast(burn::tensor::DType::F32);
+        self.loss.forward(logits, batch.targets)
+    }
+
+    fn validate(
+        &self,
+        model: &<Self::Model as AutodiffModule<B>>::InnerModule,
+    ) -> hone_train::Result<Metrics> {
+        let (_, report) = evaluate(
+            model,
+            self.tokenizer,
+            &self.data.validation,
+            &self.data.labels,
+            self.eval_batch_size,
+            &self.device,
+        )
+        .map_err(|e| TrainError::Task(e.to_string()))?;
+        Ok(Metrics::from([
+            ("accuracy".to_string(), report.accuracy),
+            ("macro_f1".to_string(), report.macro_avg.f1),
+        ]))
+    }
+
+    fn primary_metric(&self) -> &str {
+        "accuracy"
+    }
+}

@@ -1,0 +1,192 @@
+//! Atomic checkpoints for resume. A checkpoint is a folder
+//! `checkpoints/step-NNNNNNN/` holding the model record, both optimizers'
+//! moment estimates and `state.json` (loop position, early-stopping and
+//! loss-scale state, the settings it was trained with). It is written under a
+//! temporary name and renamed into place, then `checkpoints/LATEST` (itself
+//! written to a temporary file and renamed) is pointed at it; a process
+//! killed at any moment leaves LATEST naming a complete checkpoint.
+//!
+//! Records use burn's `BinBytesRecorder` at full precision, which keeps
+//! every parameter's id, so the optimizer state (keyed by parameter id)
+//! matches the model after loading.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use burn::record::{BinBytesRecorder, FullPrecisionSettings, Record, Recorder};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::{Result, TrainError};
+
+type BytesRecorder = BinBytesRecorder<FullPrecisionSettings>;
+
+/// Writes `bytes` to `path` through a temporary file in the same folder.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| TrainError::io(dir, e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| TrainError::io(path, e))?;
+    tmp.persist(path)
+        .map_err(|e| TrainError::io(path, e.error))?;
+    Ok(())
+}
+
+/// Serializes a burn record (model or optimizer) to bytes.
+pub fn record_bytes<B: Backend, R: Record<B>>(record: R) -> Result<Vec<u8>> {
+    Recorder::<B>::record(&BytesRecorder::default(), record, ())
+        .map_err(|e| TrainError::Task(format!("cannot serialize a record: {e}")))
+}
+
+/// Reads a burn record written by [`record_bytes`].
+pub fn read_record<B: Backend, R: Record<B>>(path: &Path, device: &B::Device) -> Result<R> {
+    let bytes = fs::read(path).map_err(|e| TrainError::io(path, e))?;
+    Recorder::<B>::load(&BytesRecorder::default(), bytes, device).map_err(|e| {
+        TrainError::Checkpoint {
+            path: path.into(),
+            detail: format!("unreadable record ({e}); was it written by another model?"),
+        }
+    })
+}
+
+/// The checkpoint folder of a run.
+pub struct CheckpointDir {
+    root: PathBuf,
+}
+
+/// The files of one checkpoint, written in a temporary folder.
+pub struct CheckpointFiles<'a> {
+    pub model: Vec<u8>,
+    pub optimizer: Vec<u8>,
+    pub state: &'a [u8],
+}
+
+impl CheckpointDir {
+    pub fn new(run_dir: &Path) -> Self {
+        Self {
+            root: run_dir.join("checkpoints"),
+        }
+    }
+
+    fn latest_file(&self) -> PathBuf {
+        self.root.join("LATEST")
+    }
+
+    /// The folder of the newest complete checkpoint, if any.
+    pub fn latest(&self) -> Result<Option<PathBuf>> {
+        let file = self.latest_file();
+        match fs::read_to_string(&file) {
+            Ok(name) => {
+                let dir = self.root.join(name.trim());
+                if dir.join("state.json").is_file() {
+                    Ok(Some(dir))
+                } else {
+                    Err(TrainError::Checkpoint {
+                        path: dir,
+                        detail: "LATEST names a checkpoint that is missing or incomplete".into(),
+                    })
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(TrainError::io(file, e)),
+        }
+    }
+
+    /// Writes checkpoint `step` and makes it the latest; older ones are removed.
+    pub fn save(&self, step: usize, files: CheckpointFiles<'_>) -> Result<PathBuf> {
+        let name = format!("step-{step:07}");
+        let final_dir = self.root.join(&name);
+        fs::create_dir_all(&self.root).map_err(|e| TrainError::io(&self.root, e))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".partial-")
+            .tempdir_in(&self.root)
+            .map_err(|e| TrainError::io(&self.root, e))?;
+        for (file, bytes) in [
+            ("model.bin", files.model.as_slice()),
+            ("optimizer.bin", files.optimizer.as_slice()),
+            ("state.json", files.state),
+        ] {
+            write_atomic(&tmp.path().join(file), bytes)?;
+        }
+        if final_dir.exists() {
+            fs::remove_dir_all(&final_dir).map_err(|e| TrainError::io(&final_dir, e))?;
+        }
+        let tmp_path = tmp.keep();
+        fs::rename(&tmp_path, &final_dir).map_err(|e| TrainError::io(&final_dir, e))?;
+        write_atomic(&self.latest_file(), name.as_bytes())?;
+        self.remove_all_but(&name);
+        Ok(final_dir)
+    }
+
+    /// Best-effort removal of older checkpoints and leftovers of killed writes.
+    fn remove_all_but(&self, keep: &str) {
+        let Ok(entries) = fs::read_dir(&self.root) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if (name.starts_with("step-") || name.starts_with(".partial-")) && name != keep {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+/// Writes a serde value as pretty JSON, atomically.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(value)
+        .map_err(|e| TrainError::Task(format!("cannot serialize {}: {e}", path.display())))?;
+    write_atomic(path, &bytes)
+}
+
+/// Reads a JSON file written by [`write_json`].
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = fs::read(path).map_err(|e| TrainError::io(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| TrainError::Checkpoint {
+        path: path.into(),
+        detail: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latest_points_at_the_newest_complete_checkpoint_and_old_ones_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let ck = CheckpointDir::new(dir.path());
+        assert!(ck.latest().unwrap().is_none());
+        for step in [3, 6] {
+            ck.save(
+                step,
+                CheckpointFiles {
+                    model: vec![1, 2],
+                    optimizer: vec![3],
+                    state: b"{}",
+                },
+            )
+            .unwrap();
+        }
+        let latest = ck.latest().unwrap().unwrap();
+        assert!(latest.ends_with("step-0000006"));
+        assert!(!dir.path().join("checkpoints/step-0000003").exists());
+        // A write killed half-way leaves a .partial- folder and LATEST intact.
+        fs::create_dir(dir.path().join("checkpoints/.partial-x")).unwrap();
+        assert_eq!(ck.latest().unwrap().unwrap(), latest);
+    }
+
+    #[test]
+    fn a_latest_pointing_at_nothing_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let ck = CheckpointDir::new(dir.path());
+        fs::create_dir_all(dir.path().join("checkpoints")).unwrap();
+        fs::write(dir.path().join("checkpoints/LATEST"), "step-0000009").unwrap();
+        let err = ck.latest().unwrap_err().to_string();
+        assert!(err.contains("missing or incomplete"), "{err}");
+    }
+}

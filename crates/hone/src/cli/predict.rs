@@ -1,0 +1,90 @@
+//! `hone predict --model DIR`: label each line of stdin (or --input) with a
+//! fine-tuned classifier; `--proba` adds the probability of each label.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use hone::backend::{BackendJob, dispatch};
+use hone::data::tokenize::TextTokenizer;
+use hone::tasks::classify::{ClassifierInfo, TextClassifier, argmax, predict_proba};
+
+use super::embed::read_lines;
+use super::{Context, Failure};
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// A folder written by `hone finetune`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// One text per line (default: stdin).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Print `label<TAB>p(label1) p(label2) …` (labels in the order of the model's label map).
+    #[arg(long)]
+    pub proba: bool,
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+}
+
+/// A fine-tuned classifier and its tokenizer, loaded for inference.
+pub struct LoadedClassifier<B: burn::prelude::Backend> {
+    pub model: TextClassifier<B>,
+    pub tokenizer: TextTokenizer,
+    pub info: ClassifierInfo,
+}
+
+pub fn load_classifier<B: burn::prelude::Backend>(
+    dir: &Path,
+    device: &B::Device,
+) -> hone::Result<LoadedClassifier<B>> {
+    let (model, _, info) = TextClassifier::<B>::load(dir, device)?;
+    let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"), info.max_len)?
+        .with_truncation(info.truncation);
+    Ok(LoadedClassifier {
+        model,
+        tokenizer,
+        info,
+    })
+}
+
+struct PredictJob<'a> {
+    dir: &'a Path,
+    lines: &'a [String],
+    batch_size: usize,
+}
+
+impl BackendJob for PredictJob<'_> {
+    type Output = hone::Result<(Vec<String>, Vec<Vec<f32>>)>;
+    fn run<B: burn::prelude::Backend>(self, device: B::Device) -> Self::Output {
+        let c = load_classifier::<B>(self.dir, &device)?;
+        let texts: Vec<&str> = self.lines.iter().map(String::as_str).collect();
+        let probs = predict_proba(&c.model, &c.tokenizer, &texts, self.batch_size, &device)
+            .map_err(hone::Error::from)?;
+        Ok((c.info.labels, probs))
+    }
+}
+
+pub fn run(ctx: &Context, args: PredictArgs) -> Result<(), Failure> {
+    let lines = read_lines(args.input.as_deref())?;
+    let (labels, probs) = dispatch(
+        ctx.backend,
+        PredictJob {
+            dir: &args.model,
+            lines: &lines,
+            batch_size: args.batch_size,
+        },
+    )??;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for p in &probs {
+        let label = &labels[argmax(p)];
+        if args.proba {
+            let ps: Vec<String> = p.iter().map(|v| format!("{v:.4}")).collect();
+            writeln!(out, "{label}\t{}", ps.join(" "))?;
+        } else {
+            writeln!(out, "{label}")?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
