@@ -173,9 +173,16 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for GradSplitter<'_, B> {
         let Some(grad) = self.grads.remove::<B::InnerBackend, D>(param.id) else {
             return;
         };
-        let Some(info) = self.groups.params.get(&param.id) else {
-            return;
-        };
+        // Every parameter with a gradient must have a group; a miss means the
+        // groups were read from another model (e.g. before loading a record,
+        // which restores the saved ids), and skipping it would silently
+        // stop that tensor from training.
+        let info = self.groups.params.get(&param.id).unwrap_or_else(|| {
+            panic!(
+                "parameter {} has no group: groups were built from another model",
+                param.id
+            )
+        });
         if info.depth < self.min_depth {
             return;
         }

@@ -164,8 +164,6 @@ where
     config.validate()?;
     config.precision.check::<B>(device, &options.backend)?;
     std::fs::create_dir_all(run_dir).map_err(|e| TrainError::io(run_dir, e))?;
-    let groups = ParamGroups::of::<B, _>(&model);
-    let mut optimizer = GroupedAdamW::<T::Model, B>::new(&config.optim, groups.clone());
     let checkpoints = CheckpointDir::new(run_dir);
     let log_path = run_dir.join("run.jsonl");
     let best_path = run_dir.join("best-model.bin");
@@ -175,6 +173,7 @@ where
         loss_scaler: Some(LossScaler::for_precision(config.precision)),
         ..Default::default()
     };
+    let mut optimizer_record = None;
     let mut log = if options.resume {
         let dir = checkpoints
             .latest()?
@@ -195,7 +194,7 @@ where
             &dir.join("model.bin"),
             device,
         )?);
-        optimizer = optimizer.load_record(checkpoint::read_record::<B, _>(
+        optimizer_record = Some(checkpoint::read_record::<B, _>(
             &dir.join("optimizer.bin"),
             device,
         )?);
@@ -205,6 +204,13 @@ where
         RunLog::create(&log_path).map_err(|e| TrainError::io(&log_path, e))?
     };
 
+    // Groups are keyed by parameter id, and loading a record restores the
+    // saved ids: read them from the model as it now is.
+    let groups = ParamGroups::of::<B, _>(&model);
+    let mut optimizer = GroupedAdamW::<T::Model, B>::new(&config.optim, groups.clone());
+    if let Some(record) = optimizer_record {
+        optimizer = optimizer.load_record(record);
+    }
     let steps_per_epoch = config.steps_per_epoch(task.epoch_batches(0).len());
     let total_steps = config
         .max_steps

@@ -154,3 +154,21 @@ impl<B: Backend> BertModel<B> {
         })
     }
 }
+
+impl<B: Backend> BertModel<B> {
+    /// Writes `config.json` and `model.safetensors` (bare encoder names) into
+    /// `dir`, a folder [`BertModel::from_dir`] reads back.
+    pub fn write_dir(&self, config: &BertConfig, dir: &std::path::Path) -> Result<()> {
+        let io = |source| ModelError::Io {
+            path: dir.into(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let json = serde_json::to_vec_pretty(config).expect("BertConfig serializes");
+        std::fs::write(dir.join("config.json"), json).map_err(io)?;
+        crate::checkpoint::write_safetensors(
+            &dir.join("model.safetensors"),
+            &self.named_tensors(""),
+        )
+    }
+}

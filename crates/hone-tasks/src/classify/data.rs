@@ -47,17 +47,28 @@ impl ClassifyData {
             validation: pick(&split.validation),
             test: pick(&split.test),
         };
-        let train_counts = data.train_counts();
-        for (split_name, examples) in [("validation", &data.validation), ("test", &data.test)] {
+        data.check_labels_are_trained()?;
+        Ok(data)
+    }
+
+    /// Errors when a validation or test label never occurs in training (the
+    /// model could not learn it). The stratified split puts a label's first
+    /// example in training, so this guards splits made any other way.
+    pub fn check_labels_are_trained(&self) -> Result<()> {
+        let train_counts = self.train_counts();
+        for (split_name, examples) in [("validation", &self.validation), ("test", &self.test)] {
             if let Some(e) = examples.iter().find(|e| train_counts[e.label] == 0) {
-                return Err(bad(format!(
-                    "label {:?} occurs in the {split_name} split but never in the training \
-                     split ({} example(s) in all); add examples of it or remove it",
-                    data.labels[e.label], counts[e.label]
-                )));
+                return Err(TaskError::BadDataset {
+                    name: self.name.clone(),
+                    detail: format!(
+                        "label {:?} occurs in the {split_name} split but never in the \
+                         training split; add examples of it or remove it",
+                        self.labels[e.label]
+                    ),
+                });
             }
         }
-        Ok(data)
+        Ok(())
     }
 
     /// Training examples per label.
@@ -172,9 +183,16 @@ mod tests {
     fn a_label_seen_only_outside_training_is_named() {
         let mut labels = vec![0usize; 30];
         labels.extend([1; 30]);
-        labels.push(2); // one example: the stratified split cannot put it in train
-        let e = ClassifyData::from_dataset(ds(&labels, &["a", "b", "rare"])).unwrap_err();
-        assert!(e.to_string().contains("\"rare\""), "{e}");
+        labels.push(2); // a single example goes to the training split
+        let mut data = ClassifyData::from_dataset(ds(&labels, &["a", "b", "rare"])).unwrap();
+        let rare = data.train.iter().position(|e| e.label == 2).unwrap();
+        let moved = data.train.remove(rare);
+        data.test.push(moved);
+        let e = data.check_labels_are_trained().unwrap_err();
+        assert!(
+            e.to_string().contains("\"rare\"") && e.to_string().contains("test"),
+            "{e}"
+        );
     }
 
     #[test]

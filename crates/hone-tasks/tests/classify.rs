@@ -1,0 +1,201 @@
+//! Classification on a tiny randomly initialised BERT with MiniLM's real
+//! tokenizer: the training loop drives a tiny data set to zero error
+//! (overfitting proves that loss, gradients, optimizer and batching are
+//! wired together), and the class-weighted, label-smoothed loss equals its
+//! closed form computed by hand from the logits.
+
+use burn::backend::{Autodiff, NdArray};
+use burn::prelude::*;
+use hone_data::assets::{Cache, FetchOptions, resolve_model_dir};
+use hone_data::datasets::Example;
+use hone_data::tokenize::TextTokenizer;
+use hone_model::{BertConfig, BertModel};
+use hone_tasks::classify::{ClassifyData, ClassifyTask, Pooling, TextClassifier, evaluate};
+use hone_train::{OptimConfig, RunOptions, TrainConfig, TrainTask};
+
+type B = Autodiff<NdArray>;
+
+fn tokenizer() -> TextTokenizer {
+    let dir = resolve_model_dir(
+        "minilm-l6",
+        &Cache::from_env().unwrap(),
+        &FetchOptions::default(),
+    )
+    .expect("MiniLM is fetched by `cargo xtask fetch` / .ci/run");
+    TextTokenizer::from_file(&dir.join("tokenizer.json"), 24).unwrap()
+}
+
+fn tiny_config() -> BertConfig {
+    serde_json::from_str(
+        r#"{"vocab_size":30522,"hidden_size":32,"num_hidden_layers":2,"num_attention_heads":2,
+            "intermediate_size":64,"max_position_embeddings":64,"type_vocab_size":2,
+            "hidden_act":"gelu","hidden_dropout_prob":0.0}"#,
+    )
+    .unwrap()
+}
+
+/// Three labels told apart by their words.
+fn tiny_data() -> ClassifyData {
+    let words = [
+        ["wonderful", "great", "superb", "delightful"],
+        ["awful", "boring", "terrible", "dull"],
+        ["budget", "market", "shares", "economy"],
+    ];
+    let mut examples = Vec::new();
+    for (label, ws) in words.iter().enumerate() {
+        for (i, a) in ws.iter().enumerate() {
+            for b in ws.iter().skip(i) {
+                examples.push(Example {
+                    text: format!("the film was {a} and {b}"),
+                    label,
+                });
+            }
+        }
+    }
+    ClassifyData {
+        name: "tiny".into(),
+        labels: vec!["pos".into(), "neg".into(), "biz".into()],
+        train: examples.clone(),
+        validation: examples.clone(),
+        test: examples,
+    }
+}
+
+#[test]
+fn a_tiny_model_overfits_a_tiny_data_set() {
+    let device = Default::default();
+    B::seed(&device, 3);
+    let tokenizer = tokenizer();
+    let data = tiny_data();
+    let encoder = BertModel::<B>::init(&tiny_config(), false, &device).unwrap();
+    let limits = encoder.limits();
+    let model = TextClassifier::new(encoder, 3, Pooling::Mean, 0.0);
+    let task =
+        ClassifyTask::<B>::new(&data, &tokenizer, None, limits, None, 0.0, 8, 1, &device).unwrap();
+    let config = TrainConfig {
+        epochs: 40,
+        batch_size: 8,
+        optim: OptimConfig {
+            lr: 3e-3,
+            ..OptimConfig::default()
+        },
+        seed: 1,
+        ..TrainConfig::default()
+    };
+    let run = tempfile::tempdir().unwrap();
+    let outcome = hone_train::train::<B, _>(
+        &task,
+        model,
+        &config,
+        run.path(),
+        &RunOptions::default(),
+        &device,
+    )
+    .unwrap();
+    let (_, report) = evaluate(
+        &outcome.model,
+        &tokenizer,
+        &data.train,
+        &data.labels,
+        16,
+        &device,
+    )
+    .unwrap();
+    assert_eq!(report.accuracy, 1.0, "training accuracy after overfitting");
+    let log = hone_train::log::read_log(&outcome.log_path).unwrap();
+    let losses: Vec<f64> = log
+        .iter()
+        .filter_map(|e| match e {
+            hone_train::log::LogEntry::Train { loss, .. } => Some(*loss),
+            _ => None,
+        })
+        .collect();
+    assert!(losses[0] > 0.9, "starts near ln 3: {}", losses[0]);
+    assert!(
+        *losses.last().unwrap() < 0.05,
+        "ends near 0: {:?}",
+        &losses[losses.len() - 5..]
+    );
+    assert!(run.path().join("curves.svg").is_file());
+}
+
+/// Hand-computed cross-entropy as PyTorch's `cross_entropy(weight=w,
+/// label_smoothing=ε)` defines it: Σ_i Σ_k w_k q_ik (−log p_ik) / Σ_i w_{y_i},
+/// with q_i = (1−ε)·onehot(y_i) + ε/C (without smoothing: Σ_i w_{y_i} ·
+/// (−log p_{i,y_i}) / Σ_i w_{y_i}).
+fn expected_loss(logits: &[Vec<f64>], targets: &[usize], weights: &[f64], eps: f64) -> f64 {
+    let c = logits[0].len() as f64;
+    let (mut num, mut den) = (0.0, 0.0);
+    for (z, &y) in logits.iter().zip(targets) {
+        let max = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let lse = max + z.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
+        let h: f64 = z
+            .iter()
+            .enumerate()
+            .map(|(k, v)| {
+                let q = if k == y { 1.0 - eps + eps / c } else { eps / c };
+                -weights[k] * q * (v - lse)
+            })
+            .sum();
+        num += h;
+        den += weights[y];
+    }
+    num / den
+}
+
+#[test]
+fn class_weights_and_label_smoothing_change_the_loss_as_defined() {
+    let device = Default::default();
+    B::seed(&device, 5);
+    let tokenizer = tokenizer();
+    let data = tiny_data();
+    let encoder = BertModel::<B>::init(&tiny_config(), false, &device).unwrap();
+    let limits = encoder.limits();
+    let model = TextClassifier::new(encoder, 3, Pooling::Mean, 0.0);
+    let indices: Vec<usize> = vec![0, 3, 11, 12, 20, 29];
+    let targets: Vec<usize> = indices.iter().map(|&i| data.train[i].label).collect();
+    let loss_with = |weights: Option<Vec<f32>>, eps: f32| {
+        let task =
+            ClassifyTask::<B>::new(&data, &tokenizer, None, limits, weights, eps, 8, 1, &device)
+                .unwrap();
+        let batch = task.batch(&indices, 0, &device).unwrap();
+        let logits = model.forward(&batch.input);
+        let rows: Vec<Vec<f64>> = logits
+            .clone()
+            .into_data()
+            .convert::<f64>()
+            .into_vec::<f64>()
+            .unwrap()
+            .chunks(3)
+            .map(<[f64]>::to_vec)
+            .collect();
+        let loss = task.loss(&model, batch).into_scalar().elem::<f64>();
+        (loss, rows)
+    };
+    let (plain, rows) = loss_with(None, 0.0);
+    let (weighted, _) = loss_with(Some(vec![1.0, 4.0, 0.5]), 0.0);
+    let (smoothed, _) = loss_with(Some(vec![1.0, 4.0, 0.5]), 0.1);
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-5 * b.abs().max(1.0);
+    assert!(
+        close(plain, expected_loss(&rows, &targets, &[1.0, 1.0, 1.0], 0.0)),
+        "{plain}"
+    );
+    assert!(
+        close(
+            weighted,
+            expected_loss(&rows, &targets, &[1.0, 4.0, 0.5], 0.0)
+        ),
+        "{weighted}"
+    );
+    assert!(
+        close(
+            smoothed,
+            expected_loss(&rows, &targets, &[1.0, 4.0, 0.5], 0.1)
+        ),
+        "{smoothed}"
+    );
+    assert!(
+        (plain - weighted).abs() > 1e-4,
+        "weights must change the loss"
+    );
+}

@@ -1,0 +1,324 @@
+//! `hone finetune`, `hone predict` and `hone eval classify --model` end to
+//! end on a tiny randomly initialised BERT (MiniLM's real tokenizer) and a
+//! small CSV: the output folder is complete and usable, a run killed with
+//! SIGKILL and resumed ends exactly like an uninterrupted one, and bad input
+//! is a clear error.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use burn::backend::NdArray;
+use burn::prelude::Backend;
+use hone::data::assets::{Cache, FetchOptions, resolve_model_dir};
+use hone::model::{BertConfig, BertModel};
+
+fn hone(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hone"))
+        .args(args)
+        .arg("--quiet")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A 2-layer, 32-wide BERT with random weights and MiniLM's tokenizer.
+fn tiny_model(dir: &Path) -> PathBuf {
+    let model_dir = dir.join("tiny-bert");
+    let config: BertConfig = serde_json::from_str(
+        r#"{"vocab_size":30522,"hidden_size":32,"num_hidden_layers":2,"num_attention_heads":2,
+            "intermediate_size":64,"max_position_embeddings":64,"type_vocab_size":2,"hidden_act":"gelu"}"#,
+    )
+    .unwrap();
+    let device = Default::default();
+    NdArray::<f32>::seed(&device, 11);
+    BertModel::<NdArray>::init(&config, true, &device)
+        .unwrap()
+        .write_dir(&config, &model_dir)
+        .unwrap();
+    let minilm = resolve_model_dir(
+        "minilm-l6",
+        &Cache::from_env().unwrap(),
+        &FetchOptions::default(),
+    )
+    .expect("MiniLM is fetched by `cargo xtask fetch` / .ci/run");
+    std::fs::copy(
+        minilm.join("tokenizer.json"),
+        model_dir.join("tokenizer.json"),
+    )
+    .unwrap();
+    model_dir
+}
+
+/// 93 rows, three labels told apart by their words.
+fn tiny_csv(dir: &Path) -> PathBuf {
+    let words = [
+        (
+            "pos",
+            [
+                "wonderful",
+                "great",
+                "superb",
+                "delightful",
+                "moving",
+                "brilliant",
+            ],
+        ),
+        (
+            "neg",
+            ["awful", "boring", "terrible", "dull", "clumsy", "tedious"],
+        ),
+        (
+            "biz",
+            ["budget", "market", "shares", "economy", "profit", "bank"],
+        ),
+    ];
+    let mut csv = String::from("text,label\n");
+    for (label, ws) in words {
+        for (i, a) in ws.iter().enumerate() {
+            for (j, b) in ws.iter().enumerate().filter(|&(j, _)| j != i) {
+                csv.push_str(&format!("\"the {a} film, {b} too\",{label}\n"));
+            }
+        }
+        csv.push_str(&format!("\"{} and {}\",{label}\n", ws[0], ws[5]));
+    }
+    let path = dir.join("tiny.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+fn finetune_args<'a>(model: &'a str, data: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "finetune",
+        "--model",
+        model,
+        "--data",
+        data,
+        "--out",
+        out,
+        "--epochs",
+        "15",
+        "--batch-size",
+        "4",
+        "--lr",
+        "3e-3",
+        "--max-len",
+        "16",
+        "--seed",
+        "9",
+        "--checkpoint-every",
+        "2",
+        "--augment",
+        "char_swap=0.05,word_dropout=0.1",
+    ]
+}
+
+fn metrics(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap()
+}
+
+/// Training-loss entries of a run log (step, loss), in order.
+fn losses(out: &Path) -> Vec<(u64, f64)> {
+    std::fs::read_to_string(out.join("run.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["kind"] == "train")
+        .map(|v| (v["step"].as_u64().unwrap(), v["loss"].as_f64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn finetune_writes_a_usable_model_folder_and_resume_after_sigkill_matches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let data = tiny_csv(tmp.path());
+    let (model, data) = (model.to_str().unwrap(), data.to_str().unwrap());
+
+    // The uninterrupted run.
+    let full = tmp.path().join("full");
+    let out = hone(&finetune_args(model, data, full.to_str().unwrap()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for f in [
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "hone_classifier.json",
+        "run.jsonl",
+        "curves.svg",
+        "metrics.json",
+    ] {
+        assert!(full.join(f).is_file(), "{f} missing");
+    }
+    let m = metrics(&full);
+    for split in ["test", "validation"] {
+        for key in ["accuracy", "macro_f1"] {
+            let v = m[split][key].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&v), "{split}.{key} = {v}");
+        }
+    }
+    assert!(m["test"]["accuracy"].as_f64().unwrap() >= 0.75, "{m}");
+
+    // The saved folder predicts and evaluates.
+    let predict = Command::new(env!("CARGO_BIN_EXE_hone"))
+        .args(["--quiet", "predict", "--model", full.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    predict
+        .stdin
+        .as_ref()
+        .unwrap()
+        .write_all(b"the superb film, brilliant too\nthe market film, bank too\n")
+        .unwrap();
+    let predicted = predict.wait_with_output().unwrap();
+    assert!(predicted.status.success());
+    let labels: Vec<String> = text(&predicted.stdout).lines().map(String::from).collect();
+    assert_eq!(labels, ["pos", "biz"]);
+    let eval = hone(&[
+        "eval",
+        "classify",
+        "--model",
+        full.to_str().unwrap(),
+        "--data",
+        data,
+        "--json",
+    ]);
+    assert!(eval.status.success(), "{}", text(&eval.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    assert_eq!(
+        report["accuracy"], m["test"]["accuracy"],
+        "eval classify = metrics.json test"
+    );
+    // A data set with a label the model never saw is refused, naming it.
+    let mut other = std::fs::read_to_string(data).unwrap();
+    for i in 0..6 {
+        other.push_str(&format!("\"a lone example {i}\",unknown\n"));
+    }
+    let other_path = tmp.path().join("other.csv");
+    std::fs::write(&other_path, other).unwrap();
+    let eval = hone(&[
+        "eval",
+        "classify",
+        "--model",
+        full.to_str().unwrap(),
+        "--data",
+        other_path.to_str().unwrap(),
+    ]);
+    assert_eq!(eval.status.code(), Some(1));
+    assert!(
+        text(&eval.stderr).contains("\"unknown\""),
+        "{}",
+        text(&eval.stderr)
+    );
+
+    // The same run, killed with SIGKILL once a checkpoint exists, then resumed.
+    let killed = tmp.path().join("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hone"))
+        .args(finetune_args(model, data, killed.to_str().unwrap()))
+        .arg("--quiet")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let latest = killed.join("checkpoints/LATEST");
+    let started = Instant::now();
+    while !latest.is_file() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no checkpoint appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    assert!(
+        !killed.join("metrics.json").exists(),
+        "the run was killed before finishing"
+    );
+    let steps_before = losses(&killed).len();
+    let mut args = finetune_args(model, data, killed.to_str().unwrap());
+    args.push("--resume");
+    let out = hone(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        losses(&killed),
+        losses(&full),
+        "same loss at every step (killed after {steps_before})"
+    );
+    let (a, b) = (metrics(&full), metrics(&killed));
+    assert_eq!(a["test"], b["test"]);
+    assert_eq!(a["validation"], b["validation"]);
+    assert_eq!(
+        std::fs::read(full.join("model.safetensors")).unwrap(),
+        std::fs::read(killed.join("model.safetensors")).unwrap(),
+        "identical weights"
+    );
+
+    // Resuming with other settings is refused.
+    let mut args = finetune_args(model, data, killed.to_str().unwrap());
+    args.extend(["--resume", "--weight-decay", "0.1"]);
+    let out = hone(&args);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("different training settings"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let model = model.to_str().unwrap();
+    let out_dir = tmp.path().join("out");
+    let out_dir = out_dir.to_str().unwrap();
+    let run = |data: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "finetune",
+            "--model",
+            model,
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out_dir,
+        ];
+        args.extend(extra);
+        hone(&args)
+    };
+    let expect = |out: Output, needle: &str| {
+        assert_ne!(out.status.code(), Some(0));
+        let err = text(&out.stderr);
+        assert!(err.contains(needle), "expected {needle:?} in: {err}");
+    };
+    let csv = tiny_csv(tmp.path());
+    expect(run(&csv, &["--label-col", "category"]), "category");
+    expect(run(&csv, &["--max-len", "128"]), "64 positions");
+
+    let empty = tmp.path().join("empty.csv");
+    std::fs::write(&empty, "text,label\n").unwrap();
+    expect(run(&empty, &[]), "no usable rows");
+
+    expect(run(&csv, &["--precision", "f8"]), "precision");
+    expect(run(&csv, &["--augment", "synonyms=0.1"]), "synonyms");
+    expect(run(&csv, &["--schedule", "cosine-restarts:0"]), "period");
+    // The default backend (ndarray) has no half precision.
+    expect(
+        run(
+            &csv,
+            &["--precision", "bf16", "--epochs", "1", "--max-len", "16"],
+        ),
+        "flex",
+    );
+    assert!(
+        !Path::new(out_dir).join("metrics.json").exists(),
+        "nothing written on error"
+    );
+}
