@@ -8,8 +8,12 @@
 //! - `cargo xtask demo`           the README's main command
 //! - `cargo xtask bench [forward|backends]`  criterion benches
 //! - `cargo xtask bench metrics`  `hone eval` vs sacrebleu and rouge-score on 100,000 pairs
+//! - `cargo xtask experiment NAME [--only RUN] [--force]`  the fine-tuning runs of
+//!                                `xtask/experiments/NAME.toml`, summarized in
+//!                                `results/experiments/NAME/summary.md`
 
 mod bench_metrics;
+mod experiment;
 mod tidy;
 
 use std::process::Command;
@@ -32,6 +36,7 @@ fn main() -> Result<()> {
         "test" => test(rest),
         "demo" => demo(),
         "bench" => bench(rest),
+        "experiment" => experiment::run(rest),
         "help" | "--help" | "-h" => {
             println!(
                 "{}",

@@ -5,6 +5,7 @@
 //! layer 1.
 pub mod schedule;
 
+pub mod batch_finder;
 pub mod checkpoint;
 pub mod error;
 pub mod freeze;

@@ -38,4 +38,11 @@ pub trait TrainTask<B: AutodiffBackend> {
 
     /// The metric that early stopping and "best checkpoint" maximize.
     fn primary_metric(&self) -> &str;
+
+    /// Up to `n` training examples that make the costliest batch (the
+    /// longest), for the batch-size finder. The default takes the first `n`.
+    fn longest(&self, n: usize) -> Vec<usize> {
+        let available = self.epoch_batches(0).iter().map(Vec::len).sum::<usize>();
+        (0..n.min(available)).collect()
+    }
 }

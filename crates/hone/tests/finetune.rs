@@ -322,3 +322,68 @@ fn bad_input_is_a_clear_error() {
         "nothing written on error"
     );
 }
+
+#[test]
+fn auto_batch_size_measures_sizes_and_accumulates_to_the_effective_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let data = tiny_csv(tmp.path());
+    let out_dir = tmp.path().join("auto");
+    let args = |budget: &'static str| {
+        vec![
+            "finetune".to_string(),
+            "--model".into(),
+            model.to_str().unwrap().into(),
+            "--data".into(),
+            data.to_str().unwrap().into(),
+            "--out".into(),
+            out_dir.to_str().unwrap().into(),
+            "--epochs".into(),
+            "1".into(),
+            "--max-len".into(),
+            "16".into(),
+            "--batch-size".into(),
+            "auto".into(),
+            "--effective-batch".into(),
+            "16".into(),
+            "--memory-budget".into(),
+            budget.into(),
+        ]
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        hone(&a)
+    };
+    let out = run(args("64GiB"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let m = metrics(&out_dir);
+    let probes = m["batch_probes"]["probes"].as_array().unwrap();
+    let sizes: Vec<u64> = probes
+        .iter()
+        .map(|p| p["batch_size"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        sizes,
+        [1, 2, 4, 8, 16],
+        "all sizes up to the effective batch are probed"
+    );
+    assert!(
+        probes
+            .iter()
+            .all(|p| p["tokens_per_s"].as_f64().unwrap() > 0.0)
+    );
+    let train = &m["config"]["train"];
+    assert_eq!(
+        train["batch_size"], 16,
+        "everything fits in 64 GiB: the largest wins"
+    );
+    assert_eq!(train["accumulation"], 1);
+    // A budget below what the process already uses fits nothing.
+    let out = run(args("1MiB"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("memory budget"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -12,5 +12,5 @@ pub mod task;
 pub use data::{ClassWeights, ClassifyData};
 pub use model::{ClassifierInfo, Pooling, TextClassifier};
 pub use predict::{argmax, evaluate, predict_proba};
-pub use recipe::{FinetuneConfig, FinetuneJob, FinetuneMetrics, finetune};
-pub use task::ClassifyTask;
+pub use recipe::{AutoBatch, FinetuneConfig, FinetuneJob, FinetuneMetrics, finetune};
+pub use task::{Batching, ClassifyTask};

@@ -9,13 +9,14 @@ use burn::tensor::backend::AutodiffBackend;
 use hone_data::augment::{AugmentConfig, Augmenter, WordNet};
 use hone_data::tokenize::{TextTokenizer, Truncation};
 use hone_model::BertModel;
+use hone_train::batch_finder::{accumulation_for, find_batch_size};
 use hone_train::{RunOptions, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 use super::data::{ClassWeights, ClassifyData};
 use super::model::{ClassifierInfo, INFO_FILE, Pooling, TextClassifier};
 use super::predict::evaluate;
-use super::task::ClassifyTask;
+use super::task::{Batching, ClassifyTask};
 use crate::{Result, TaskError};
 
 /// Every setting of a fine-tuning run.
@@ -31,6 +32,10 @@ pub struct FinetuneConfig {
     pub augment: AugmentConfig,
     /// Fraction of all optimizer steps used for LR warm-up.
     pub warmup_ratio: f64,
+    /// Pick the micro-batch size by measurement (then accumulate up to
+    /// `train.batch_size × train.accumulation`, the effective batch).
+    pub auto_batch: Option<AutoBatch>,
+    pub batching: Batching,
     pub train: TrainConfig,
 }
 
@@ -45,9 +50,18 @@ impl Default for FinetuneConfig {
             label_smoothing: 0.0,
             augment: AugmentConfig::default(),
             warmup_ratio: 0.1,
+            auto_batch: None,
+            batching: Batching::Bucketed,
             train: TrainConfig::default(),
         }
     }
+}
+
+/// Settings of the batch-size finder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoBatch {
+    pub memory_budget_bytes: u64,
+    pub candidates: Vec<usize>,
 }
 
 /// Scores of one split, as written to `metrics.json`.
@@ -72,6 +86,8 @@ pub struct FinetuneMetrics {
     pub stopped_early: bool,
     pub train_seconds: f64,
     pub train_tokens_per_s: f64,
+    /// What the batch-size finder measured, when it ran.
+    pub batch_probes: Option<hone_train::batch_finder::BatchChoice>,
     pub config: FinetuneConfig,
 }
 
@@ -134,7 +150,7 @@ pub fn finetune<B: AutodiffBackend>(
         Some(Augmenter::new(config.augment.clone(), wordnet)?)
     };
     let weights = config.class_weights.resolve(&data.train_counts())?;
-    let task = ClassifyTask::<B>::new(
+    let mut task = ClassifyTask::<B>::new(
         data,
         &tokenizer,
         augmenter,
@@ -145,6 +161,40 @@ pub fn finetune<B: AutodiffBackend>(
         config.train.seed,
         device,
     )?;
+    task.batching = config.batching;
+    let batch_probes = match &config.auto_batch {
+        Some(auto) => {
+            // A resumed run reuses the size chosen when it started (the
+            // checkpoint's settings must match).
+            let choice_path = out_dir.join("batch-choice.json");
+            let effective = config.train.batch_size * config.train.accumulation;
+            let choice = if options.resume && choice_path.is_file() {
+                hone_train::checkpoint::read_json(&choice_path)?
+            } else {
+                let candidates: Vec<usize> = auto
+                    .candidates
+                    .iter()
+                    .copied()
+                    .filter(|&c| c <= effective)
+                    .collect();
+                let choice = find_batch_size::<B, _>(
+                    &task,
+                    &model,
+                    &candidates,
+                    auto.memory_budget_bytes,
+                    config.train.precision,
+                    device,
+                )?;
+                write_json(&choice_path, &choice)?;
+                choice
+            };
+            config.train.batch_size = choice.batch_size;
+            config.train.accumulation = accumulation_for(effective, choice.batch_size);
+            task.batch_size = choice.batch_size;
+            Some(choice)
+        }
+        None => None,
+    };
     let micro = hone_train::TrainTask::<B>::epoch_batches(&task, 0).len();
     let total = config.train.steps_per_epoch(micro) * config.train.epochs;
     let total = config.train.max_steps.map_or(total, |m| m.min(total));
@@ -206,6 +256,7 @@ pub fn finetune<B: AutodiffBackend>(
         stopped_early: state.stopped_early,
         train_seconds: state.train_seconds,
         train_tokens_per_s: state.tokens_seen as f64 / state.train_seconds.max(1e-9),
+        batch_probes,
         config,
     };
     write_json(&out_dir.join("metrics.json"), &metrics)?;

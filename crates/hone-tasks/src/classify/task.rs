@@ -8,14 +8,42 @@ use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use hone_data::augment::Augmenter;
-use hone_data::batching::bucketed_batches;
-use hone_data::tokenize::TextTokenizer;
+use hone_data::batching::{bucketed_batches, shuffled_batches};
+use hone_data::tokenize::{EncodedBatch, TextTokenizer};
 use hone_model::{BertInput, InputLimits};
 use hone_train::{Metrics, TrainError, TrainTask};
 
 use super::data::ClassifyData;
 use super::model::TextClassifier;
 use super::predict::evaluate;
+
+/// How training examples are grouped into batches and padded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Batching {
+    /// Similar lengths together (pools of 50 batches), padded per batch.
+    #[default]
+    Bucketed,
+    /// Random batches, padded to their longest text.
+    Random,
+    /// Random batches, every text padded to the maximum length (the baseline
+    /// bucketing is measured against).
+    PadToMax,
+}
+
+impl std::str::FromStr for Batching {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "bucketed" => Ok(Self::Bucketed),
+            "random" => Ok(Self::Random),
+            "pad-to-max" => Ok(Self::PadToMax),
+            o => Err(format!(
+                "unknown batching {o:?} (expected bucketed, random or pad-to-max)"
+            )),
+        }
+    }
+}
 
 /// One training batch on the device.
 pub struct ClassifyBatch<B: Backend> {
@@ -34,6 +62,7 @@ pub struct ClassifyTask<'a, B: AutodiffBackend> {
     pub batch_size: usize,
     pub eval_batch_size: usize,
     pub seed: u64,
+    pub batching: Batching,
     pub device: B::Device,
     train_lengths: Vec<usize>,
 }
@@ -66,6 +95,7 @@ impl<'a, B: AutodiffBackend> ClassifyTask<'a, B> {
             batch_size,
             eval_batch_size: 64,
             seed,
+            batching: Batching::Bucketed,
             device: device.clone(),
             train_lengths,
         })
@@ -74,6 +104,30 @@ impl<'a, B: AutodiffBackend> ClassifyTask<'a, B> {
     /// Token lengths of the training texts (after truncation).
     pub fn train_lengths(&self) -> &[usize] {
         &self.train_lengths
+    }
+}
+
+/// Pads every row of `enc` to `len` tokens (pad id 0, mask 0), as static
+/// padding would.
+fn pad_to(enc: EncodedBatch, len: usize) -> EncodedBatch {
+    if enc.seq_len >= len {
+        return enc;
+    }
+    let widen = |v: &[u32]| -> Vec<u32> {
+        v.chunks(enc.seq_len)
+            .flat_map(|row| {
+                row.iter()
+                    .copied()
+                    .chain(std::iter::repeat_n(0, len - enc.seq_len))
+            })
+            .collect()
+    };
+    EncodedBatch {
+        batch: enc.batch,
+        seq_len: len,
+        input_ids: widen(&enc.input_ids),
+        attention_mask: widen(&enc.attention_mask),
+        token_type_ids: widen(&enc.token_type_ids),
     }
 }
 
@@ -92,11 +146,13 @@ impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
     type Batch = ClassifyBatch<B>;
 
     fn epoch_batches(&self, epoch: usize) -> Vec<Vec<usize>> {
-        bucketed_batches(
-            &self.train_lengths,
-            self.batch_size,
-            example_seed(self.seed, epoch, usize::MAX),
-        )
+        let seed = example_seed(self.seed, epoch, usize::MAX);
+        match self.batching {
+            Batching::Bucketed => bucketed_batches(&self.train_lengths, self.batch_size, seed),
+            Batching::Random | Batching::PadToMax => {
+                shuffled_batches(self.train_lengths.len(), self.batch_size, seed)
+            }
+        }
         .expect("batch size validated by the trainer")
     }
 
@@ -118,10 +174,13 @@ impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
             .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let task_err = |e: String| TrainError::Task(e);
-        let enc = self
+        let mut enc = self
             .tokenizer
             .encode_batch(&refs)
             .map_err(|e| task_err(e.to_string()))?;
+        if self.batching == Batching::PadToMax {
+            enc = pad_to(enc, self.tokenizer.max_len());
+        }
         let input = self
             .limits
             .input::<B>(
@@ -175,5 +234,12 @@ impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
 
     fn primary_metric(&self) -> &str {
         "accuracy"
+    }
+
+    fn longest(&self, n: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.train_lengths.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(self.train_lengths[i]));
+        order.truncate(n);
+        order
     }
 }

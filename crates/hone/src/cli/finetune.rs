@@ -11,7 +11,8 @@ use hone::data::augment::{AugmentConfig, WordNet};
 use hone::data::datasets::{TableOptions, load};
 use hone::data::tokenize::Truncation;
 use hone::tasks::classify::{
-    ClassWeights, ClassifyData, FinetuneConfig, FinetuneJob, FinetuneMetrics, Pooling, finetune,
+    AutoBatch, Batching, ClassWeights, ClassifyData, FinetuneConfig, FinetuneJob, FinetuneMetrics,
+    Pooling, finetune,
 };
 use hone::train::schedule::LrSchedule;
 use hone::train::{FreezePlan, OptimConfig, Precision, RunOptions, TrainConfig};
@@ -46,9 +47,16 @@ pub struct FinetuneArgs {
     /// Fraction of the optimizer steps spent warming the LR up.
     #[arg(long, default_value_t = 0.1)]
     pub warmup: f64,
-    /// Examples per forward pass.
+    /// Examples per forward pass, or `auto`: measure sizes up to the effective batch
+    /// (this × --accumulation) and take the largest within --memory-budget.
+    #[arg(long, default_value = "32")]
+    pub batch_size: String,
+    /// Memory budget of the whole process for `--batch-size auto`, e.g. 6GiB or 800MiB.
+    #[arg(long, default_value = "8GiB")]
+    pub memory_budget: String,
+    /// With `--batch-size auto`: the effective batch (examples per optimizer step).
     #[arg(long, default_value_t = 32)]
-    pub batch_size: usize,
+    pub effective_batch: usize,
     /// Forward passes per optimizer step (effective batch = batch size × this).
     #[arg(long, default_value_t = 1)]
     pub accumulation: usize,
@@ -78,6 +86,9 @@ pub struct FinetuneArgs {
     /// mean | cls
     #[arg(long, default_value = "mean")]
     pub pooling: String,
+    /// bucketed (similar lengths together) | random | pad-to-max (the static-padding baseline)
+    #[arg(long, default_value = "bucketed")]
+    pub batching: String,
     /// f32 | bf16 | f16 (half precision needs a backend that has it: flex, wgpu, cuda).
     #[arg(long, default_value = "f32")]
     pub precision: String,
@@ -116,6 +127,31 @@ fn usage<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, Failure> {
     r.map_err(|e| Failure::Usage(e.to_string()))
 }
 
+/// Parses a size such as `8GiB`, `800MiB`, `2GB` or a plain byte count.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("memory budget {s:?}: expected e.g. 8GiB or 800MiB"))?;
+    let scale = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kib" | "k" => 1024.0,
+        "mib" | "m" => 1024.0 * 1024.0,
+        "gib" | "g" => 1024.0 * 1024.0 * 1024.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        other => return Err(format!("memory budget {s:?}: unknown unit {other:?}")),
+    };
+    if !(value.is_finite() && value > 0.0) {
+        return Err(format!("memory budget {s:?} must be positive"));
+    }
+    Ok((value * scale) as u64)
+}
+
 /// Parses `knob=p,knob=p` into an augmentation config.
 pub fn parse_augment(spec: &str) -> Result<AugmentConfig, String> {
     let mut map = serde_json::Map::new();
@@ -138,10 +174,30 @@ pub fn parse_augment(spec: &str) -> Result<AugmentConfig, String> {
 impl FinetuneArgs {
     fn config(&self) -> Result<FinetuneConfig, Failure> {
         let schedule: LrSchedule = usage(self.schedule.parse())?;
+        let (batch_size, accumulation, auto_batch) = if self.batch_size == "auto" {
+            let budget = usage(parse_bytes(&self.memory_budget))?;
+            let candidates = [1, 2, 4, 8, 16, 32, 64, 128, 256].to_vec();
+            (
+                self.effective_batch,
+                1,
+                Some(AutoBatch {
+                    memory_budget_bytes: budget,
+                    candidates,
+                }),
+            )
+        } else {
+            let n = self.batch_size.parse::<usize>().map_err(|_| {
+                Failure::Usage(format!(
+                    "--batch-size {:?}: expected a number or auto",
+                    self.batch_size
+                ))
+            })?;
+            (n, self.accumulation, None)
+        };
         let train = TrainConfig {
             epochs: self.epochs,
-            batch_size: self.batch_size,
-            accumulation: self.accumulation,
+            batch_size,
+            accumulation,
             optim: OptimConfig {
                 lr: self.lr,
                 weight_decay: self.weight_decay,
@@ -186,6 +242,8 @@ impl FinetuneArgs {
                 None => AugmentConfig::default(),
             },
             warmup_ratio: self.warmup,
+            auto_batch,
+            batching: usage(self.batching.parse::<Batching>())?,
             train,
             ..FinetuneConfig::default()
         })
@@ -256,6 +314,22 @@ pub fn run(ctx: &Context, args: FinetuneArgs) -> Result<(), Failure> {
             metrics.validation.accuracy,
             metrics.validation.macro_f1
         );
+        if let Some(choice) = &metrics.batch_probes {
+            println!("batch size   tokens/s   peak memory   fits");
+            for p in &choice.probes {
+                println!(
+                    "{:>10} {:>10.0} {:>11.2} GiB   {}",
+                    p.batch_size,
+                    p.tokens_per_s,
+                    p.peak_bytes.unwrap_or(0) as f64 / (1u64 << 30) as f64,
+                    if p.fits { "yes" } else { "no" }
+                );
+            }
+            println!(
+                "chose batch size {} × accumulation {}",
+                metrics.config.train.batch_size, metrics.config.train.accumulation
+            );
+        }
         println!(
             "{} steps in {:.0} s ({:.0} tokens/s); model and metrics.json in {}",
             metrics.steps,
@@ -279,5 +353,14 @@ mod tests {
         assert!(parse_augment("typo=0.1").unwrap_err().contains("typo"));
         assert!(parse_augment("synonym=2").is_err());
         assert!(parse_augment("synonym").is_err());
+    }
+
+    #[test]
+    fn memory_budgets_parse_with_units() {
+        assert_eq!(parse_bytes("8GiB").unwrap(), 8 << 30);
+        assert_eq!(parse_bytes("800MiB").unwrap(), 800 << 20);
+        assert_eq!(parse_bytes("2GB").unwrap(), 2_000_000_000);
+        assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("5XB").is_err());
     }
 }

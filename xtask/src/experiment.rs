@@ -1,0 +1,195 @@
+//! `cargo xtask experiment NAME [--only RUN] [--force]`: runs the
+//! fine-tuning runs described by `xtask/experiments/NAME.toml` through the
+//! `hone` program and writes `results/experiments/NAME/summary.md` (a
+//! markdown table, with the git revision, machine and date) next to each
+//! run's own folder (model, run log, curves, metrics.json).
+//!
+//! A run whose `metrics.json` exists is not repeated (its numbers are read
+//! back); a run that was interrupted resumes from its last checkpoint.
+//! Every run is seeded; `seeds = [..]` repeats a run per seed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+struct Experiment {
+    description: String,
+    /// Cargo features of `hone` the runs need (e.g. "flex").
+    #[serde(default)]
+    features: Option<String>,
+    /// Arguments every run gets before its own.
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(rename = "run")]
+    runs: Vec<Run>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Run {
+    name: String,
+    args: Vec<String>,
+    #[serde(default = "default_seeds")]
+    seeds: Vec<u64>,
+}
+
+fn default_seeds() -> Vec<u64> {
+    vec![42]
+}
+
+/// The numbers of one finished run.
+struct Row {
+    run: String,
+    seed: u64,
+    metrics: serde_json::Value,
+    peak_memory: Option<f64>,
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let Some(name) = args.first() else {
+        bail!(
+            "usage: cargo xtask experiment NAME [--only RUN] [--force] (NAME: a file in xtask/experiments/)"
+        );
+    };
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1));
+    let force = args.iter().any(|a| a == "--force");
+    let file = Path::new("xtask/experiments").join(format!("{name}.toml"));
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let exp: Experiment = toml::from_str(&text).with_context(|| format!("{}", file.display()))?;
+    let binary = build_hone(exp.features.as_deref())?;
+    let out_root = PathBuf::from("results/experiments").join(name);
+    let mut rows = Vec::new();
+    for run in &exp.runs {
+        if only.is_some_and(|o| o != &run.name) {
+            continue;
+        }
+        for &seed in &run.seeds {
+            let out = out_root.join(format!("{}-s{seed}", run.name));
+            if force && out.exists() {
+                std::fs::remove_dir_all(&out)?;
+            }
+            if !out.join("metrics.json").is_file() {
+                let mut cmd = Command::new(&binary);
+                cmd.arg("finetune")
+                    .args(&exp.args)
+                    .args(&run.args)
+                    .args(["--seed", &seed.to_string(), "--out"])
+                    .arg(&out);
+                if out.join("checkpoints/LATEST").is_file() {
+                    cmd.arg("--resume");
+                }
+                crate::run(&mut cmd)?;
+            }
+            rows.push(read_row(&run.name, seed, &out)?);
+        }
+    }
+    let summary = render(name, &exp, &rows);
+    std::fs::create_dir_all(&out_root)?;
+    std::fs::write(out_root.join("summary.md"), &summary)?;
+    println!("{summary}");
+    Ok(())
+}
+
+/// Builds `hone` (dev profile, dependencies optimized) and returns its path.
+fn build_hone(features: Option<&str>) -> Result<PathBuf> {
+    let mut cmd = crate::cargo();
+    cmd.args(["build", "--quiet", "-p", "hone"]);
+    if let Some(f) = features {
+        cmd.args(["--features", f]);
+    }
+    crate::run(&mut cmd)?;
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    Ok(Path::new(&target).join("debug/hone"))
+}
+
+fn read_row(run: &str, seed: u64, out: &Path) -> Result<Row> {
+    let path = out.join("metrics.json");
+    let metrics: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+    )?;
+    let log = std::fs::read_to_string(out.join("run.jsonl")).unwrap_or_default();
+    let peak_memory = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["memory_bytes"].as_f64())
+        .reduce(f64::max);
+    Ok(Row {
+        run: run.into(),
+        seed,
+        metrics,
+        peak_memory,
+    })
+}
+
+fn git_revision() -> String {
+    Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or("unknown".into(), |o| {
+            String::from_utf8_lossy(&o.stdout).trim().to_string()
+        })
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let threads = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {threads} threads")
+}
+
+fn render(name: &str, exp: &Experiment, rows: &[Row]) -> String {
+    let mut s = format!(
+        "# Experiment `{name}`\n\n{}\n\ngit {} · {} · {}\n\n",
+        exp.description.trim(),
+        git_revision(),
+        machine(),
+        Command::new("date")
+            .arg("-u")
+            .arg("+%Y-%m-%d %H:%M UTC")
+            .output()
+            .map_or(String::new(), |o| String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .to_string())
+    );
+    s.push_str("| run | seed | test acc | test macro-F1 | val acc | steps | train s | tokens/s | × first | peak RSS GiB |\n");
+    s.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+    let base_tps = rows
+        .first()
+        .and_then(|r| r.metrics["train_tokens_per_s"].as_f64());
+    for r in rows {
+        let m = &r.metrics;
+        let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+        let tps = f(&m["train_tokens_per_s"]);
+        s.push_str(&format!(
+            "| {} | {} | {:.4} | {:.4} | {:.4} | {} | {:.0} | {:.0} | {:.2} | {} |\n",
+            r.run,
+            r.seed,
+            f(&m["test"]["accuracy"]),
+            f(&m["test"]["macro_f1"]),
+            f(&m["validation"]["accuracy"]),
+            m["steps"],
+            f(&m["train_seconds"]),
+            tps,
+            base_tps.map_or(f64::NAN, |b| tps / b),
+            r.peak_memory
+                .map_or("–".into(), |b| format!("{:.2}", b / (1u64 << 30) as f64)),
+        ));
+    }
+    s
+}
