@@ -9,7 +9,11 @@ pub fn mean_pool<B: Backend>(
     attention_mask: Tensor<B, 2, Int>,
 ) -> Tensor<B, 2> {
     let [batch, seq_len, width] = hidden.dims();
-    let mask = attention_mask.float().reshape([batch, seq_len, 1]);
+    // The mask takes the hidden state's dtype, so half-precision compute works.
+    let mask = attention_mask
+        .float()
+        .cast(hidden.dtype())
+        .reshape([batch, seq_len, 1]);
     let summed = (hidden * mask.clone()).sum_dim(1).reshape([batch, width]);
     // sentence-transformers clamps the count at 1e-9 so an all-padding row gives 0, not NaN.
     let counts = mask.sum_dim(1).reshape([batch, 1]).clamp_min(1e-9);
