@@ -117,6 +117,50 @@ fn a_tiny_model_overfits_a_tiny_data_set() {
         &losses[losses.len() - 5..]
     );
     assert!(run.path().join("curves.svg").is_file());
+
+    // Early stopping: once validation accuracy stops rising (it reaches 1.0
+    // here), two validations without improvement end the run, and the
+    // returned model is the best one, not the last.
+    B::seed(&device, 3);
+    let encoder = BertModel::<B>::init(&tiny_config(), false, &device).unwrap();
+    let model = TextClassifier::new(encoder, 3, Pooling::Mean, 0.0);
+    let config = TrainConfig {
+        eval_every: Some(2),
+        patience: Some(2),
+        ..config
+    };
+    let run = tempfile::tempdir().unwrap();
+    let outcome = hone_train::train::<B, _>(
+        &task,
+        model,
+        &config,
+        run.path(),
+        &RunOptions::default(),
+        &device,
+    )
+    .unwrap();
+    let s = &outcome.state;
+    assert!(s.stopped_early, "stopped early");
+    assert!(s.step < 40 * 4, "before the last epoch: {}", s.step);
+    assert_eq!(
+        s.best_step.unwrap() + 4,
+        s.step,
+        "two evaluations (4 steps) after the best"
+    );
+    let (_, report) = evaluate(
+        &outcome.model,
+        &tokenizer,
+        &data.validation,
+        &data.labels,
+        16,
+        &device,
+    )
+    .unwrap();
+    assert_eq!(
+        report.accuracy,
+        s.best_metric.unwrap(),
+        "the best model is returned"
+    );
 }
 
 /// Hand-computed cross-entropy as PyTorch's `cross_entropy(weight=w,
