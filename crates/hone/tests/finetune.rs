@@ -80,7 +80,7 @@ fn tiny_csv(dir: &Path) -> PathBuf {
     let mut csv = String::from("text,label\n");
     for (label, ws) in words {
         for (i, a) in ws.iter().enumerate() {
-            for (j, b) in ws.iter().enumerate().filter(|&(j, _)| j != i) {
+            for (_, b) in ws.iter().enumerate().filter(|&(j, _)| j != i) {
                 csv.push_str(&format!("\"the {a} film, {b} too\",{label}\n"));
             }
         }
