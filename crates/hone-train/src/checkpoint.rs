@@ -11,7 +11,6 @@
 //! matches the model after loading.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
@@ -22,17 +21,10 @@ use crate::{Result, TrainError};
 
 type BytesRecorder = BinBytesRecorder<FullPrecisionSettings>;
 
-/// Writes `bytes` to `path` through a temporary file in the same folder.
+/// Writes `bytes` to `path` through a temporary file in the same folder
+/// (the run log's [`crate::log::write_atomically`], with this crate's error).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| TrainError::io(dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| TrainError::io(path, e))?;
-    tmp.persist(path)
-        .map_err(|e| TrainError::io(path, e.error))?;
-    Ok(())
+    crate::log::write_atomically(path, bytes).map_err(|e| TrainError::io(path, e))
 }
 
 /// Serializes a burn record (model or optimizer) to bytes.

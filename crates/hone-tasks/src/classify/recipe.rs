@@ -3,7 +3,7 @@
 //! best model on the validation and test splits, and write a self-contained
 //! output folder (model, tokenizer, label map, run log, curves, metrics).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::tensor::backend::AutodiffBackend;
 use hone_data::augment::{AugmentConfig, Augmenter, WordNet};
@@ -204,23 +204,15 @@ pub fn finetune<B: AutodiffBackend>(
     let outcome =
         hone_train::train::<B, _>(&task, model, &config.train, out_dir, &options, device)?;
     let model = outcome.model;
-    let inner_device = device.clone();
     let (_, val) = evaluate(
         &model,
         &tokenizer,
         &data.validation,
         &data.labels,
         64,
-        &inner_device,
+        device,
     )?;
-    let (_, test) = evaluate(
-        &model,
-        &tokenizer,
-        &data.test,
-        &data.labels,
-        64,
-        &inner_device,
-    )?;
+    let (_, test) = evaluate(&model, &tokenizer, &data.test, &data.labels, 64, device)?;
 
     model.save_weights(out_dir)?;
     for file in ["config.json", "tokenizer.json"] {
@@ -265,17 +257,4 @@ pub fn finetune<B: AutodiffBackend>(
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     hone_train::checkpoint::write_json(path, value).map_err(TaskError::from)
-}
-
-/// The files a fine-tuned classifier folder must have.
-pub fn model_files(dir: &Path) -> Vec<PathBuf> {
-    [
-        "model.safetensors",
-        "config.json",
-        "tokenizer.json",
-        INFO_FILE,
-    ]
-    .iter()
-    .map(|f| dir.join(f))
-    .collect()
 }
