@@ -53,4 +53,8 @@ pub enum ModelError {
 
     #[error("bad model input: {0}")]
     Input(String),
+
+    /// The fast CPU engine refused a shape or a kernel failed.
+    #[error("CPU engine: {0}")]
+    Engine(String),
 }

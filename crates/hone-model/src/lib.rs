@@ -5,12 +5,15 @@
 //! chosen only by the top crates. Here live the BERT encoder ([`bert`]) built
 //! from a Hugging Face `config.json` ([`config`]), weights loaded by name from
 //! `model.safetensors` with errors that name the file and tensor
-//! ([`checkpoint`]), and sentence pooling ([`pooling`]). It depends on burn and
-//! plain crates only, never on another hone crate.
+//! ([`checkpoint`]), and sentence pooling ([`pooling`]). [`engine`] is a fast CPU
+//! inference path for the same encoder (f32, int8 or 4-bit dense layers on
+//! hone-kernels). It depends on burn, hone-kernels (layer 0) and plain
+//! crates.
 
 pub mod bert;
 pub mod checkpoint;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod pooling;
 

@@ -1,0 +1,221 @@
+//! int8 × int8 → i32 matrix multiply, `C[M×N] = A[M×K] · B[K×N]`, with the
+//! epilogue (i32 out, or dequantized f32 with scales and bias) fused in.
+//!
+//! A is the activations (int8, row-major, quantized per row at run time);
+//! B is the weights, packed once into [`PackedS8`]. Both are widened to i16
+//! and multiplied pairwise along K (`vpmaddwd` on AVX2), which is exact: no
+//! product pair of int8 values can saturate i16 arithmetic, so every fast
+//! path equals the scalar [`reference`] bit for bit. (The faster-looking
+//! `vpmaddubsw` u8×s8 instruction saturates at i16 and would not be exact.)
+//!
+//! Blocking: the output is cut into blocks of whole micro-tile rows, one
+//! rayon task each; a task packs its rows of A (i16, interleaved by pairs of
+//! K) and sweeps every 16-column panel of B with a 6×16 micro-kernel whose
+//! 12 accumulators stay in registers for the whole K loop.
+
+mod kernel_avx2;
+mod kernel_portable;
+mod pack;
+pub mod reference;
+
+use rayon::prelude::*;
+
+use crate::error::check_len;
+use crate::{Isa, KernelError};
+pub use pack::PackedS8;
+
+/// Rows of a micro-tile.
+pub const MR: usize = 6;
+/// Columns of a micro-tile (and of a packed panel of B).
+pub const NR: usize = 16;
+
+/// One micro-tile of accumulators, row-major `MR × NR`.
+pub type Tile = [i32; MR * NR];
+
+/// What happens to a finished tile of i32 sums.
+pub trait Epilogue: Sync {
+    type Out: Copy + Send + Sync;
+    /// Writes `rows × cols` of `tile` to `out`, the output rows of this task
+    /// (`n` wide); `row` indexes `out`, `abs_row` the whole output.
+    #[allow(clippy::too_many_arguments)]
+    fn write(
+        &self,
+        tile: &Tile,
+        out: &mut [Self::Out],
+        n: usize,
+        row: usize,
+        abs_row: usize,
+        rows: usize,
+        col: usize,
+        cols: usize,
+    );
+}
+
+/// The raw i32 sums.
+pub struct RawI32;
+
+impl Epilogue for RawI32 {
+    type Out = i32;
+    fn write(
+        &self,
+        tile: &Tile,
+        out: &mut [i32],
+        n: usize,
+        row: usize,
+        _: usize,
+        rows: usize,
+        col: usize,
+        cols: usize,
+    ) {
+        for r in 0..rows {
+            let dst = &mut out[(row + r) * n + col..][..cols];
+            dst.copy_from_slice(&tile[r * NR..r * NR + cols]);
+        }
+    }
+}
+
+/// `out[m][n] = sum[m][n] · a_scale[m] · b_scale[n] + bias[n]`: symmetric
+/// per-row activations times symmetric per-output-channel weights.
+pub struct Dequantize<'a> {
+    pub a_scales: &'a [f32],
+    pub b_scales: &'a [f32],
+    pub bias: Option<&'a [f32]>,
+}
+
+impl Epilogue for Dequantize<'_> {
+    type Out = f32;
+    #[inline]
+    fn write(
+        &self,
+        tile: &Tile,
+        out: &mut [f32],
+        n: usize,
+        row: usize,
+        abs_row: usize,
+        rows: usize,
+        col: usize,
+        cols: usize,
+    ) {
+        let b_scales = &self.b_scales[col..col + cols];
+        for r in 0..rows {
+            let a_scale = self.a_scales[abs_row + r];
+            let dst = &mut out[(row + r) * n + col..][..cols];
+            let sums = &tile[r * NR..r * NR + cols];
+            match self.bias {
+                Some(bias) => {
+                    let bias = &bias[col..col + cols];
+                    for c in 0..cols {
+                        dst[c] = sums[c] as f32 * (a_scale * b_scales[c]) + bias[c];
+                    }
+                }
+                None => {
+                    for c in 0..cols {
+                        dst[c] = sums[c] as f32 * (a_scale * b_scales[c]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `C = A · B` as i32 with the fastest kernel of this CPU. `a` is `m × k`
+/// row-major, `out` is `m × n`.
+pub fn gemm_i32(a: &[i8], m: usize, b: &PackedS8, out: &mut [i32]) -> Result<(), KernelError> {
+    gemm_with(Isa::best(), a, m, b, out, &RawI32)
+}
+
+/// `C = (A · B) · a_scale · b_scale + bias` as f32, fused.
+pub fn gemm_dequant(
+    a: &[i8],
+    a_scales: &[f32],
+    m: usize,
+    b: &PackedS8,
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+) -> Result<(), KernelError> {
+    check_len("activation scales", m, a_scales.len())?;
+    check_len("weight scales", b.n(), b.scales().len())?;
+    if let Some(bias) = bias {
+        check_len("bias", b.n(), bias.len())?;
+    }
+    let epilogue = Dequantize {
+        a_scales,
+        b_scales: b.scales(),
+        bias,
+    };
+    gemm_with(Isa::best(), a, m, b, out, &epilogue)
+}
+
+/// The multiply on a chosen instruction set (tests and benches compare them).
+pub fn gemm_with<E: Epilogue>(
+    isa: Isa,
+    a: &[i8],
+    m: usize,
+    b: &PackedS8,
+    out: &mut [E::Out],
+    epilogue: &E,
+) -> Result<(), KernelError> {
+    let isa = isa.checked()?;
+    let (k, n) = (b.k(), b.n());
+    check_len("activations", m * k, a.len())?;
+    check_len("output", m * n, out.len())?;
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    let kernel = kernel_for(isa);
+    let rows_per_block = block_rows(m, n, k);
+    out.par_chunks_mut(rows_per_block * n)
+        .enumerate()
+        .for_each(|(block, out_block)| {
+            let row0 = block * rows_per_block;
+            let rows = out_block.len() / n;
+            let a_block = pack::pack_a(&a[row0 * k..(row0 + rows) * k], rows, k);
+            let pairs = b.pairs();
+            let mut tile: Tile = [0; MR * NR];
+            for panel in 0..b.panels() {
+                let b_panel = b.panel(panel);
+                let col = panel * NR;
+                let cols = NR.min(n - col);
+                for (t, a_tile) in a_block.chunks_exact(pairs * 2 * MR).enumerate() {
+                    kernel(a_tile, b_panel, pairs, &mut tile);
+                    let row = t * MR;
+                    epilogue.write(
+                        &tile,
+                        out_block,
+                        n,
+                        row,
+                        row0 + row,
+                        MR.min(rows - row),
+                        col,
+                        cols,
+                    );
+                }
+            }
+        });
+    Ok(())
+}
+
+/// A micro-kernel: one packed tile of A (`pairs × MR` i16 pairs) times one
+/// packed panel of B (`pairs × NR` i16 pairs) into `tile` (overwritten).
+type Kernel = fn(&[i16], &[i16], usize, &mut Tile);
+
+fn kernel_for(isa: Isa) -> Kernel {
+    match isa {
+        Isa::Portable => kernel_portable::kernel,
+        Isa::Avx2 => kernel_avx2::kernel,
+    }
+}
+
+/// Rows per rayon task: whole micro-tiles, about four tasks per thread so
+/// that both cores stay busy even at batch 1 (M = 128), at most 8 tiles so a
+/// block of packed A stays in L2.
+fn block_rows(m: usize, n: usize, k: usize) -> usize {
+    let tiles = m.div_ceil(MR);
+    // Below ~2 M multiply-adds a second thread costs more than it saves.
+    let tasks = if m * n * k < 2_000_000 {
+        1
+    } else {
+        4 * rayon::current_num_threads()
+    };
+    tiles.div_ceil(tasks).clamp(1, 8) * MR
+}

@@ -1,0 +1,101 @@
+//! Symmetric int8 quantization: per row (activations, dynamically at run
+//! time, one scale per token) and per output channel (weights, once). The
+//! scale maps the row's largest magnitude to 127, so -128 is never used and
+//! the grid is symmetric around zero; values round to nearest (ties away
+//! from zero), and `|x - q·s| ≤ s/2` for every finite x.
+
+use crate::KernelError;
+use crate::error::check_len;
+
+/// The scale that maps `max |x|` to 127 (1.0 for an all-zero row, so that it
+/// quantizes to zeros instead of dividing by zero).
+#[inline]
+pub fn symmetric_scale(row: &[f32]) -> f32 {
+    let max = row.iter().fold(0.0f32, |m, &v| m.max(v.abs()));
+    if max > 0.0 && max.is_finite() {
+        max / 127.0
+    } else {
+        1.0
+    }
+}
+
+/// Quantizes each of `rows` rows of `x` (row-major, `cols` wide) with its own
+/// scale, writing `q` (same shape) and `scales` (one per row).
+pub fn quantize_rows(
+    x: &[f32],
+    cols: usize,
+    q: &mut [i8],
+    scales: &mut [f32],
+) -> Result<(), KernelError> {
+    let rows = if cols == 0 { 0 } else { x.len() / cols };
+    check_len("input", rows * cols, x.len())?;
+    check_len("quantized output", x.len(), q.len())?;
+    check_len("scales", rows, scales.len())?;
+    for ((row, q_row), scale) in x
+        .chunks_exact(cols.max(1))
+        .zip(q.chunks_exact_mut(cols.max(1)))
+        .zip(scales.iter_mut())
+    {
+        *scale = symmetric_scale(row);
+        let inv = 1.0 / *scale;
+        for (dst, &v) in q_row.iter_mut().zip(row) {
+            *dst = (v * inv).round().clamp(-127.0, 127.0) as i8;
+        }
+    }
+    Ok(())
+}
+
+/// Allocating form of [`quantize_rows`]: `(q, scales)`.
+pub fn quantize_rows_vec(x: &[f32], cols: usize) -> Result<(Vec<i8>, Vec<f32>), KernelError> {
+    let rows = if cols == 0 { 0 } else { x.len() / cols };
+    let mut q = vec![0i8; x.len()];
+    let mut scales = vec![0f32; rows];
+    quantize_rows(x, cols, &mut q, &mut scales)?;
+    Ok((q, scales))
+}
+
+/// `q · scale` per row, the inverse of [`quantize_rows`] up to rounding.
+pub fn dequantize_rows(q: &[i8], cols: usize, scales: &[f32]) -> Result<Vec<f32>, KernelError> {
+    check_len("quantized input", scales.len() * cols, q.len())?;
+    Ok(q.chunks_exact(cols.max(1))
+        .zip(scales)
+        .flat_map(|(row, &s)| row.iter().map(move |&v| v as f32 * s))
+        .collect())
+}
+
+/// Quantizes with a fixed scale per row (static, calibrated activations):
+/// values beyond `127·scale` clamp.
+pub fn quantize_with_scale(x: &[f32], scale: f32, q: &mut [i8]) -> Result<(), KernelError> {
+    check_len("quantized output", x.len(), q.len())?;
+    let inv = 1.0 / scale;
+    for (dst, &v) in q.iter_mut().zip(x) {
+        *dst = (v * inv).round().clamp(-127.0, 127.0) as i8;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_row_quantizes_to_zero_with_unit_scale() {
+        let (q, s) = quantize_rows_vec(&[0.0; 4], 4).unwrap();
+        assert_eq!(q, vec![0; 4]);
+        assert_eq!(s, vec![1.0]);
+    }
+
+    #[test]
+    fn largest_magnitude_maps_to_127() {
+        let (q, s) = quantize_rows_vec(&[0.5, -2.0, 1.0, 0.0], 4).unwrap();
+        assert_eq!(q[1], -127);
+        assert!((s[0] - 2.0 / 127.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn ragged_input_is_an_error() {
+        let mut q = vec![0; 5];
+        let mut s = vec![0.0; 2];
+        assert!(quantize_rows(&[1.0; 5], 2, &mut q, &mut s).is_err());
+    }
+}

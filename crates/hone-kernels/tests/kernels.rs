@@ -1,0 +1,141 @@
+//! Every fast path of the kernels held to its reference: exact i32 equality
+//! for int8 (all instruction sets this CPU has, shapes with ragged edges),
+//! quantize∘dequantize error bounds, and 4-bit weights against a
+//! dequantize-then-multiply reference.
+
+use hone_kernels::int8::{self, Dequantize, PackedS8, RawI32};
+use hone_kernels::quantize::{dequantize_rows, quantize_rows_vec};
+use hone_kernels::{Isa, KernelError, int4};
+use proptest::prelude::*;
+
+fn matrix(len: usize) -> impl Strategy<Value = Vec<i8>> {
+    proptest::collection::vec(any::<i8>(), len)
+}
+
+fn shape_and_data() -> impl Strategy<Value = (usize, usize, usize, Vec<i8>, Vec<i8>)> {
+    (1usize..40, 1usize..90, 1usize..70)
+        .prop_flat_map(|(m, k, n)| (Just(m), Just(k), Just(n), matrix(m * k), matrix(k * n)))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn int8_every_isa_equals_the_reference((m, k, n, a, b) in shape_and_data()) {
+        let expected = int8::reference::gemm_i32(&a, &b, m, k, n);
+        let packed = PackedS8::from_kn(&b, k, n).unwrap();
+        for isa in Isa::available() {
+            let mut out = vec![0i32; m * n];
+            int8::gemm_with(isa, &a, m, &packed, &mut out, &RawI32).unwrap();
+            prop_assert_eq!(&out, &expected, "isa {}", isa);
+        }
+    }
+
+    #[test]
+    fn int8_dequantize_epilogue_applies_scales_and_bias((m, k, n, a, b) in shape_and_data()) {
+        let sums = int8::reference::gemm_i32(&a, &b, m, k, n);
+        let a_scales: Vec<f32> = (0..m).map(|i| 0.01 + i as f32 * 1e-3).collect();
+        let b_scales: Vec<f32> = (0..n).map(|j| 0.02 + j as f32 * 1e-3).collect();
+        let bias: Vec<f32> = (0..n).map(|j| j as f32 - 3.0).collect();
+        // Transposing B into the per-output-channel layout is part of the test.
+        let b_nk: Vec<i8> = (0..n).flat_map(|j| (0..k).map(move |kk| (j, kk))).map(|(j, kk)| b[kk * n + j]).collect();
+        let packed = PackedS8::from_nk(&b_nk, n, k, b_scales.clone()).unwrap();
+        prop_assert_eq!(packed.to_nk(), b_nk);
+        for isa in Isa::available() {
+            let mut out = vec![0f32; m * n];
+            let epilogue = Dequantize { a_scales: &a_scales, b_scales: &b_scales, bias: Some(&bias) };
+            int8::gemm_with(isa, &a, m, &packed, &mut out, &epilogue).unwrap();
+            for i in 0..m {
+                for j in 0..n {
+                    let want = sums[i * n + j] as f32 * (a_scales[i] * b_scales[j]) + bias[j];
+                    prop_assert_eq!(out[i * n + j], want);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn quantize_then_dequantize_is_within_half_a_step(
+        (cols, x) in (1usize..64).prop_flat_map(|c| (Just(c), proptest::collection::vec(-1e3f32..1e3, c * 3)))
+    ) {
+        let (q, scales) = quantize_rows_vec(&x, cols).unwrap();
+        let back = dequantize_rows(&q, cols, &scales).unwrap();
+        for (i, (&v, &r)) in x.iter().zip(&back).enumerate() {
+            let s = scales[i / cols];
+            prop_assert!((v - r).abs() <= s * 0.5 * (1.0 + 1e-5), "{v} -> {r} (scale {s})");
+            prop_assert!(q[i] != -128);
+        }
+    }
+
+    #[test]
+    fn int4_matches_dequantize_then_multiply(
+        (m, n, groups, group, a_seed) in (1usize..20, 1usize..80, 1usize..4, prop_oneof![Just(32usize), Just(64), Just(128)], any::<u64>())
+    ) {
+        let k = groups * group;
+        let w: Vec<f32> = (0..n * k).map(|i| ((i as u64 * 2654435761 ^ a_seed) % 2001) as f32 / 1000.0 - 1.0).collect();
+        let a: Vec<f32> = (0..m * k).map(|i| ((i as u64 * 40503 + a_seed) % 997) as f32 / 500.0 - 1.0).collect();
+        let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.1).collect();
+        let packed = int4::PackedI4::quantize(&w, n, k, group).unwrap();
+        // Each weight is within half a step of its group's scale.
+        let deq = packed.dequantize();
+        for (i, (&v, &d)) in w.iter().zip(&deq).enumerate() {
+            let s = packed.scales()[i / group];
+            prop_assert!((v - d).abs() <= s * 0.5 * (1.0 + 1e-5));
+        }
+        let want = int4::reference(&a, m, &packed, Some(&bias));
+        let mut out = vec![0.0; m * n];
+        int4::gemm(&a, m, &packed, Some(&bias), &mut out).unwrap();
+        for (o, r) in out.iter().zip(&want) {
+            prop_assert!((o - r).abs() <= 1e-4 * (1.0 + r.abs()), "{o} vs {r}");
+        }
+    }
+}
+
+/// MiniLM's shapes at batch 1: enough rows for several rayon tasks, and a
+/// column count that is not a multiple of the panel width.
+#[test]
+fn int8_large_shape_equals_reference() {
+    let (m, k, n) = (131, 384, 200);
+    let a: Vec<i8> = (0..m * k).map(|i| (i * 7919 % 255) as i8).collect();
+    let b: Vec<i8> = (0..k * n).map(|i| (i * 104729 % 253) as i8).collect();
+    let expected = int8::reference::gemm_i32(&a, &b, m, k, n);
+    let packed = PackedS8::from_kn(&b, k, n).unwrap();
+    let mut out = vec![0; m * n];
+    int8::gemm_i32(&a, m, &packed, &mut out).unwrap();
+    assert_eq!(out, expected);
+}
+
+#[test]
+fn extreme_values_do_not_saturate() {
+    // (-128)·(-128) summed over K = 1024 needs the full i32 range of a pair sum.
+    let (m, k, n) = (7, 1024, 17);
+    let a = vec![-128i8; m * k];
+    let b = vec![-128i8; k * n];
+    let packed = PackedS8::from_kn(&b, k, n).unwrap();
+    for isa in Isa::available() {
+        let mut out = vec![0; m * n];
+        int8::gemm_with(isa, &a, m, &packed, &mut out, &RawI32).unwrap();
+        assert!(out.iter().all(|&v| v == 128 * 128 * 1024), "isa {isa}");
+    }
+}
+
+#[test]
+fn bad_shapes_are_errors_and_write_nothing() {
+    let packed = PackedS8::from_kn(&[1; 12], 3, 4).unwrap();
+    let mut out = vec![7i32; 8];
+    let err = int8::gemm_i32(&[1; 5], 2, &packed, &mut out).unwrap_err();
+    assert!(matches!(
+        err,
+        KernelError::Length {
+            what: "activations",
+            ..
+        }
+    ));
+    assert_eq!(out, vec![7; 8]);
+    assert!(PackedS8::from_kn(&[1; 11], 3, 4).is_err());
+    assert!(matches!(
+        int4::PackedI4::quantize(&[0.0; 96], 2, 48, 48),
+        Err(KernelError::GroupSize { group: 48, k: 48 })
+    ));
+    assert!(int4::PackedI4::from_parts(2, 64, 32, vec![0; 63], vec![1.0; 4]).is_err());
+}
