@@ -6,7 +6,7 @@
 //! - `cargo xtask test`           what CI runs: every test, the model tests on ndarray, flex and
 //!                                (software) WGPU, with the `cuda` feature compiled too
 //! - `cargo xtask demo`           the README's main command
-//! - `cargo xtask bench [forward|backends]`  criterion benches
+//! - `cargo xtask bench [forward|backends|kernels]`  criterion benches
 //! - `cargo xtask bench metrics`  `hone eval` vs sacrebleu and rouge-score on 100,000 pairs
 //! - `cargo xtask experiment NAME [--only RUN] [--force]`  the fine-tuning runs of
 //!                                `xtask/experiments/NAME.toml`, summarized in
@@ -114,6 +114,7 @@ fn bench(which: &[String]) -> Result<()> {
     let which = which.first().map_or("forward", String::as_str);
     match which {
         "forward" => run(cargo().args(["bench", "-p", "hone-benches", "--bench", "forward"])),
+        "kernels" => run(cargo().args(["bench", "-p", "hone-benches", "--bench", "kernels"])),
         "backends" => {
             for features in ["ndarray,flex", "blas"] {
                 run(cargo().args([
@@ -130,6 +131,6 @@ fn bench(which: &[String]) -> Result<()> {
             Ok(())
         }
         "metrics" => bench_metrics::run(),
-        other => bail!("unknown bench `{other}` (forward, backends, metrics)"),
+        other => bail!("unknown bench `{other}` (forward, backends, kernels, quant, metrics)"),
     }
 }

@@ -112,6 +112,11 @@ impl PackedI4 {
         }
     }
 
+    /// One output channel (row) in f32, into `out` (`k` long).
+    pub fn dequantize_row(&self, row: usize, out: &mut [f32]) {
+        self.dequantize_rows(row..row + 1, out);
+    }
+
     /// The whole matrix in f32 (the reference and tests use this).
     pub fn dequantize(&self) -> Vec<f32> {
         let mut out = vec![0.0; self.n * self.k];

@@ -1,8 +1,8 @@
 //! Symmetric int8 quantization: per row (activations, dynamically at run
 //! time, one scale per token) and per output channel (weights, once). The
 //! scale maps the row's largest magnitude to 127, so -128 is never used and
-//! the grid is symmetric around zero; values round to nearest (ties away
-//! from zero), and `|x - q·s| ≤ s/2` for every finite x.
+//! the grid is symmetric around zero; values round to nearest (ties to
+//! even, as PyTorch and ONNX Runtime do), and `|x - q·s| ≤ s/2` for every finite x.
 
 use crate::KernelError;
 use crate::error::check_len;
@@ -11,7 +11,19 @@ use crate::error::check_len;
 /// quantizes to zeros instead of dividing by zero).
 #[inline]
 pub fn symmetric_scale(row: &[f32]) -> f32 {
-    let max = row.iter().fold(0.0f32, |m, &v| m.max(v.abs()));
+    // Eight lanes so the search vectorizes (see `f32ops::sum8`).
+    let mut lanes = [0.0f32; 8];
+    let chunks = row.chunks_exact(8);
+    let mut max = chunks
+        .remainder()
+        .iter()
+        .fold(0.0f32, |m, &v| m.max(v.abs()));
+    for c in chunks {
+        for i in 0..8 {
+            lanes[i] = lanes[i].max(c[i].abs());
+        }
+    }
+    max = lanes.iter().fold(max, |m, &v| m.max(v));
     if max > 0.0 && max.is_finite() {
         max / 127.0
     } else {
@@ -31,18 +43,29 @@ pub fn quantize_rows(
     check_len("input", rows * cols, x.len())?;
     check_len("quantized output", x.len(), q.len())?;
     check_len("scales", rows, scales.len())?;
-    for ((row, q_row), scale) in x
-        .chunks_exact(cols.max(1))
-        .zip(q.chunks_exact_mut(cols.max(1)))
-        .zip(scales.iter_mut())
-    {
-        *scale = symmetric_scale(row);
-        let inv = 1.0 / *scale;
-        for (dst, &v) in q_row.iter_mut().zip(row) {
-            *dst = (v * inv).round().clamp(-127.0, 127.0) as i8;
-        }
+    if cols > 0 {
+        quantize_rows_unchecked(x, cols, q, scales);
     }
     Ok(())
+}
+
+crate::f32ops::multiversion! {
+    fn quantize_rows_unchecked(x: &[f32], cols: usize, q: &mut [i8], scales: &mut [f32]) {
+        for ((row, q_row), scale) in x.chunks_exact(cols).zip(q.chunks_exact_mut(cols)).zip(scales.iter_mut()) {
+            *scale = symmetric_scale(row);
+            let inv = 1.0 / *scale;
+            for (dst, &v) in q_row.iter_mut().zip(row) {
+                *dst = to_i8(v * inv);
+            }
+        }
+    }
+}
+
+/// Rounds (ties to even) and clamps to `[-127, 127]`, branch-free so the
+/// quantizing loops vectorize.
+#[inline(always)]
+fn to_i8(x: f32) -> i8 {
+    crate::f32ops::round_to_i32(x.clamp(-127.0, 127.0)) as i8
 }
 
 /// Allocating form of [`quantize_rows`]: `(q, scales)`.
@@ -69,7 +92,7 @@ pub fn quantize_with_scale(x: &[f32], scale: f32, q: &mut [i8]) -> Result<(), Ke
     check_len("quantized output", x.len(), q.len())?;
     let inv = 1.0 / scale;
     for (dst, &v) in q.iter_mut().zip(x) {
-        *dst = (v * inv).round().clamp(-127.0, 127.0) as i8;
+        *dst = to_i8(v * inv);
     }
     Ok(())
 }

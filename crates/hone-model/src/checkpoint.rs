@@ -136,6 +136,16 @@ impl Checkpoint {
         names
     }
 
+    /// Shape of a tensor under its stored name (prefix included).
+    pub fn stored_shape(&self, stored: &str) -> Option<Vec<usize>> {
+        self.metadata.info(stored).map(|i| i.shape.clone())
+    }
+
+    /// The prefix the encoder's tensors are stored under (`""` or `"bert."`).
+    pub fn encoder_prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// Whether the encoder tensor `name` (without any `bert.` prefix) exists.
     pub fn contains(&self, name: &str) -> bool {
         self.metadata

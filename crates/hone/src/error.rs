@@ -12,6 +12,8 @@ pub enum Error {
     Model(#[from] hone_model::ModelError),
     #[error(transparent)]
     Task(#[from] hone_tasks::TaskError),
+    #[error(transparent)]
+    Compress(#[from] hone_compress::CompressError),
     #[error(
         "backend `{requested}` is not compiled into this build (compiled in: {available}); rebuild with `--features {requested}`"
     )]

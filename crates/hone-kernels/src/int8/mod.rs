@@ -162,49 +162,95 @@ pub fn gemm_with<E: Epilogue>(
     if m == 0 || n == 0 {
         return Ok(());
     }
-    let kernel = kernel_for(isa);
     let rows_per_block = block_rows(m, n, k);
     out.par_chunks_mut(rows_per_block * n)
         .enumerate()
         .for_each(|(block, out_block)| {
             let row0 = block * rows_per_block;
             let rows = out_block.len() / n;
-            let a_block = pack::pack_a(&a[row0 * k..(row0 + rows) * k], rows, k);
-            let pairs = b.pairs();
-            let mut tile: Tile = [0; MR * NR];
-            for panel in 0..b.panels() {
-                let b_panel = b.panel(panel);
-                let col = panel * NR;
-                let cols = NR.min(n - col);
-                for (t, a_tile) in a_block.chunks_exact(pairs * 2 * MR).enumerate() {
-                    kernel(a_tile, b_panel, pairs, &mut tile);
-                    let row = t * MR;
-                    epilogue.write(
-                        &tile,
-                        out_block,
-                        n,
-                        row,
-                        row0 + row,
-                        MR.min(rows - row),
-                        col,
-                        cols,
-                    );
-                }
+            let a_block = &a[row0 * k..(row0 + rows) * k];
+            match isa {
+                Isa::Portable => run_block(
+                    kernel_portable::kernel,
+                    a_block,
+                    row0,
+                    rows,
+                    b,
+                    out_block,
+                    epilogue,
+                ),
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `isa` passed `checked()`: AVX2 was detected.
+                Isa::Avx2 => unsafe { run_block_avx2(a_block, row0, rows, b, out_block, epilogue) },
+                #[cfg(not(target_arch = "x86_64"))]
+                Isa::Avx2 => unreachable!("AVX2 is never supported off x86-64"),
             }
         });
     Ok(())
 }
 
+/// [`run_block`] compiled for AVX2, so the packing and the epilogue around
+/// the micro-kernel vectorize 8 wide too.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_block_avx2<E: Epilogue>(
+    a_block: &[i8],
+    row0: usize,
+    rows: usize,
+    b: &PackedS8,
+    out_block: &mut [E::Out],
+    epilogue: &E,
+) {
+    run_block(
+        kernel_avx2::kernel,
+        a_block,
+        row0,
+        rows,
+        b,
+        out_block,
+        epilogue,
+    )
+}
+
+/// One task: packs `rows` rows of A and sweeps every panel of B.
+#[inline(always)]
+fn run_block<E: Epilogue>(
+    kernel: Kernel,
+    a_block: &[i8],
+    row0: usize,
+    rows: usize,
+    b: &PackedS8,
+    out_block: &mut [E::Out],
+    epilogue: &E,
+) {
+    let (k, n) = (b.k(), b.n());
+    let a_packed = pack::pack_a(a_block, rows, k);
+    let pairs = b.pairs();
+    let mut tile: Tile = [0; MR * NR];
+    for panel in 0..b.panels() {
+        let b_panel = b.panel(panel);
+        let col = panel * NR;
+        let cols = NR.min(n - col);
+        for (t, a_tile) in a_packed.chunks_exact(pairs * 2 * MR).enumerate() {
+            kernel(a_tile, b_panel, pairs, &mut tile);
+            let row = t * MR;
+            epilogue.write(
+                &tile,
+                out_block,
+                n,
+                row,
+                row0 + row,
+                MR.min(rows - row),
+                col,
+                cols,
+            );
+        }
+    }
+}
+
 /// A micro-kernel: one packed tile of A (`pairs × MR` i16 pairs) times one
 /// packed panel of B (`pairs × NR` i16 pairs) into `tile` (overwritten).
 type Kernel = fn(&[i16], &[i16], usize, &mut Tile);
-
-fn kernel_for(isa: Isa) -> Kernel {
-    match isa {
-        Isa::Portable => kernel_portable::kernel,
-        Isa::Avx2 => kernel_avx2::kernel,
-    }
-}
 
 /// Rows per rayon task: whole micro-tiles, about four tasks per thread so
 /// that both cores stay busy even at batch 1 (M = 128), at most 8 tiles so a

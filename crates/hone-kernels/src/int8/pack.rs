@@ -102,9 +102,13 @@ pub(crate) fn pack_a(a: &[i8], rows: usize, k: usize) -> Vec<i16> {
     for r in 0..rows {
         let (tile, rr) = (r / MR, r % MR);
         let row = &a[r * k..(r + 1) * k];
-        let base = tile * pairs * 2 * MR + rr * 2;
-        for (kk, &v) in row.iter().enumerate() {
-            out[base + (kk / 2) * 2 * MR + kk % 2] = v as i16;
+        let dst = &mut out[tile * pairs * 2 * MR + rr * 2..];
+        for (p, pair) in row.chunks_exact(2).enumerate() {
+            dst[p * 2 * MR] = pair[0] as i16;
+            dst[p * 2 * MR + 1] = pair[1] as i16;
+        }
+        if k % 2 == 1 {
+            dst[(pairs - 1) * 2 * MR] = row[k - 1] as i16;
         }
     }
     out

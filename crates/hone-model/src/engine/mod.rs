@@ -21,7 +21,9 @@ use crate::{ModelError, Result};
 use hone_kernels::f32ops::{self, Threads, View};
 
 /// Which dense layer of which block (how quantization plans name them).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// Query, key and value, fused.
@@ -33,10 +35,22 @@ pub enum Role {
 
 impl Role {
     pub const ALL: [Role; 4] = [Role::Qkv, Role::AttentionOut, Role::FfnIn, Role::FfnOut];
+
+    /// The name used in saved quantized models (`encoder.layer.N.<name>`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Qkv => "qkv",
+            Role::AttentionOut => "attention_out",
+            Role::FfnIn => "ffn_in",
+            Role::FfnOut => "ffn_out",
+        }
+    }
 }
 
 /// A dense layer's place in the encoder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct LinearId {
     pub layer: usize,
     pub role: Role,
@@ -55,6 +69,60 @@ pub enum Storage {
     F32,
     Int8,
     Int4 { group: usize },
+}
+
+/// An embedding table (`rows × width`), in f32 or quantized per row; a
+/// lookup dequantizes only the rows it reads.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Table {
+    F32(Vec<f32>),
+    Int8 { values: Vec<i8>, scales: Vec<f32> },
+    Int4(hone_kernels::int4::PackedI4),
+}
+
+impl Table {
+    /// `table` stored as `storage` says (rows of `width`).
+    pub fn new(table: Vec<f32>, width: usize, storage: Storage) -> Result<Self> {
+        Ok(match storage {
+            Storage::F32 => Table::F32(table),
+            Storage::Int8 => {
+                let (values, scales) = hone_kernels::quantize::quantize_rows_vec(&table, width)
+                    .map_err(linear::kernel)?;
+                Table::Int8 { values, scales }
+            }
+            Storage::Int4 { group } => Table::Int4(
+                hone_kernels::int4::PackedI4::quantize(
+                    &table,
+                    table.len() / width.max(1),
+                    width,
+                    group,
+                )
+                .map_err(linear::kernel)?,
+            ),
+        })
+    }
+
+    pub fn storage(&self) -> Storage {
+        match self {
+            Table::F32(_) => Storage::F32,
+            Table::Int8 { .. } => Storage::Int8,
+            Table::Int4(p) => Storage::Int4 { group: p.group() },
+        }
+    }
+
+    /// Row `row` into `out` (`width` long).
+    pub fn read_row(&self, row: usize, out: &mut [f32]) {
+        let w = out.len();
+        match self {
+            Table::F32(t) => out.copy_from_slice(&t[row * w..(row + 1) * w]),
+            Table::Int8 { values, scales } => {
+                for (o, &q) in out.iter_mut().zip(&values[row * w..(row + 1) * w]) {
+                    *o = q as f32 * scales[row];
+                }
+            }
+            Table::Int4(p) => p.dequantize_row(row, out),
+        }
+    }
 }
 
 /// LayerNorm parameters.
@@ -98,7 +166,8 @@ impl Block {
 #[derive(Clone, Debug, PartialEq)]
 pub struct FastBert {
     pub config: BertConfig,
-    pub word: Vec<f32>,
+    /// Word embeddings: half of MiniLM's bytes, so quantized too where size matters.
+    pub word: Table,
     pub position: Vec<f32>,
     pub token_type: Vec<f32>,
     pub embedding_norm: Norm,
@@ -198,7 +267,10 @@ impl FastBert {
         }
         Ok(FastBert {
             config: config.clone(),
-            word: get("embeddings.word_embeddings.weight", config.vocab_size * h)?,
+            word: Table::F32(get(
+                "embeddings.word_embeddings.weight",
+                config.vocab_size * h,
+            )?),
             position: get(
                 "embeddings.position_embeddings.weight",
                 config.max_position_embeddings * h,
@@ -214,6 +286,16 @@ impl FastBert {
 
     /// The last hidden state, row-major `batch × seq × hidden`.
     pub fn forward(&self, tokens: Tokens<'_>) -> Result<Vec<f32>> {
+        self.forward_observed(tokens, &mut |_, _| {})
+    }
+
+    /// [`Self::forward`], showing `observe` the input of every dense layer
+    /// (calibration collects activation ranges this way).
+    pub fn forward_observed(
+        &self,
+        tokens: Tokens<'_>,
+        observe: &mut dyn FnMut(LinearId, &[f32]),
+    ) -> Result<Vec<f32>> {
         self.check(tokens)?;
         let h = self.config.hidden_size;
         let rows = tokens.batch * tokens.seq;
@@ -238,16 +320,21 @@ impl FastBert {
         let mut context = vec![0.0; rows * h];
         let mut projected = vec![0.0; rows * h];
         let mut inner = vec![0.0; rows * ffn];
-        for block in &self.blocks {
+        for (layer, block) in self.blocks.iter().enumerate() {
+            let id = |role| LinearId { layer, role };
+            observe(id(Role::Qkv), &hidden);
             block.qkv.forward(&hidden, rows, &mut qkv)?;
             self.attention(&qkv, &key_bias, tokens, &mut context)?;
+            observe(id(Role::AttentionOut), &context);
             block
                 .attention_out
                 .forward(&context, rows, &mut projected)?;
             add_and_norm(&mut projected, &hidden, &block.attention_norm, eps);
             std::mem::swap(&mut hidden, &mut projected);
+            observe(id(Role::FfnIn), &hidden);
             block.ffn_in.forward(&hidden, rows, &mut inner)?;
             par_rows(&mut inner, ffn, f32ops::gelu);
+            observe(id(Role::FfnOut), &inner);
             block.ffn_out.forward(&inner, rows, &mut projected)?;
             add_and_norm(&mut projected, &hidden, &block.ffn_norm, eps);
             std::mem::swap(&mut hidden, &mut projected);
@@ -318,11 +405,11 @@ impl FastBert {
         let mut out = vec![0.0; t.batch * t.seq * h];
         for (i, row) in out.chunks_exact_mut(h).enumerate() {
             let (id, ty, pos) = (t.ids[i] as usize, t.types[i] as usize, i % t.seq);
-            let word = &self.word[id * h..][..h];
+            self.word.read_row(id, row);
             let position = &self.position[pos * h..][..h];
             let kind = &self.token_type[ty * h..][..h];
             for c in 0..h {
-                row[c] = word[c] + position[c] + kind[c];
+                row[c] += position[c] + kind[c];
             }
         }
         out
@@ -360,10 +447,7 @@ impl FastBert {
                 f32ops::matmul(view(0), view(1).t(), &mut scores, seq, false, Threads::One)
                     .map_err(linear::kernel)?;
                 let bias = &key_bias[b * seq..(b + 1) * seq];
-                for row in scores.chunks_exact_mut(seq) {
-                    row.iter_mut().for_each(|v| *v *= scale);
-                }
-                f32ops::softmax_rows(&mut scores, seq, bias);
+                f32ops::softmax_rows(&mut scores, seq, scale, bias);
                 f32ops::matmul(
                     View::row_major(&scores, seq, seq),
                     view(2),
@@ -390,10 +474,7 @@ fn add_and_norm(x: &mut [f32], residual: &[f32], norm: &Norm, eps: f32) {
     let h = norm.gamma.len();
     x.par_chunks_mut(ROWS_PER_TASK * h)
         .zip(residual.par_chunks(ROWS_PER_TASK * h))
-        .for_each(|(x, r)| {
-            x.iter_mut().zip(r).for_each(|(v, r)| *v += r);
-            f32ops::layer_norm_rows(x, &norm.gamma, &norm.beta, eps);
-        });
+        .for_each(|(x, r)| f32ops::add_layer_norm_rows(x, r, &norm.gamma, &norm.beta, eps));
 }
 
 /// Rows handed to one rayon task by the row-wise ops.

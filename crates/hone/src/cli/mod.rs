@@ -1,11 +1,13 @@
 //! Argument definitions and dispatch of the `hone` subcommands.
 
+mod bench;
 mod data;
 mod embed;
 mod eval;
 mod fetch;
 mod finetune;
 mod predict;
+mod quantize;
 
 use std::process::ExitCode;
 
@@ -43,6 +45,10 @@ pub enum Command {
     Finetune(Box<finetune::FinetuneArgs>),
     /// Label lines of text with a fine-tuned classifier.
     Predict(predict::PredictArgs),
+    /// Quantize a model folder to int8 or 4-bit for hone's fast CPU engine.
+    Quantize(quantize::QuantizeArgs),
+    /// Time the forward pass: burn, hone's engine in f32, int8 and 4-bit.
+    Bench(bench::BenchArgs),
 }
 
 fn parse_backend(s: &str) -> Result<BackendKind, String> {
@@ -138,5 +144,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Eval(args) => eval::run(&ctx, args),
         Command::Finetune(args) => finetune::run(&ctx, *args),
         Command::Predict(args) => predict::run(&ctx, args),
+        Command::Quantize(args) => quantize::run(&ctx, args),
+        Command::Bench(args) => bench::run(&ctx, args),
     }
 }

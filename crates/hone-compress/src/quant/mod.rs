@@ -1,0 +1,199 @@
+//! Quantization schemes and the quantize step: a [`SourceModel`] plus a
+//! [`Plan`] gives a [`QuantizedModel`] — the engine with int8 or 4-bit
+//! dense layers and word embeddings, the carried-over f32 tensors (task
+//! head, pooler) and a [`QuantInfo`] record of what was done, saved beside
+//! the weights as `hone_quant.json`.
+
+pub mod calibrate;
+pub mod folder;
+pub mod source;
+
+use std::collections::BTreeSet;
+
+use hone_model::engine::{FastBert, LinearId, Role, Storage, Table, Weights};
+use serde::{Deserialize, Serialize};
+
+pub use calibrate::{Batch, Method};
+pub use folder::{QUANT_FILE, WEIGHTS_FILE, is_quantized, load, save};
+pub use source::{Extra, SourceModel};
+
+use crate::{CompressError, Result};
+
+/// What to quantize to.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "scheme")]
+pub enum Scheme {
+    /// int8 weights per output channel, int8 activations per token at run time.
+    Int8Dynamic,
+    /// int8 weights, int8 activations with per-tensor scales calibrated on texts.
+    Int8Static { method: Method },
+    /// 4-bit weights in groups of `group` inputs; f32 activations.
+    Int4Weight { group: usize },
+}
+
+impl Scheme {
+    /// The CLI name (`int8-dynamic`, `int8-static`, `int4-weight`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Scheme::Int8Dynamic => "int8-dynamic",
+            Scheme::Int8Static { .. } => "int8-static",
+            Scheme::Int4Weight { .. } => "int4-weight",
+        }
+    }
+
+    fn storage(&self) -> Storage {
+        match *self {
+            Scheme::Int8Dynamic | Scheme::Int8Static { .. } => Storage::Int8,
+            Scheme::Int4Weight { group } => Storage::Int4 { group },
+        }
+    }
+}
+
+/// How one model is to be quantized.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub scheme: Scheme,
+    /// Dense layers left in f32 (the accuracy-driven fallback fills this).
+    pub keep_f32: BTreeSet<LinearId>,
+    /// Tokenized calibration texts (int8-static only).
+    pub calibration: Vec<Batch>,
+    /// Where the calibration texts came from, for the record.
+    pub calibration_source: Option<String>,
+}
+
+impl Plan {
+    pub fn new(scheme: Scheme) -> Self {
+        Plan {
+            scheme,
+            keep_f32: BTreeSet::new(),
+            calibration: Vec::new(),
+            calibration_source: None,
+        }
+    }
+}
+
+/// One dense layer as quantized.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerInfo {
+    #[serde(flatten)]
+    pub id: LinearId,
+    pub storage: Storage,
+    /// The static activation scale (int8-static), absent when dynamic.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub activation_scale: Option<f32>,
+}
+
+/// `hone_quant.json`: what a quantized folder holds and how it was made.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuantInfo {
+    pub format_version: u32,
+    pub scheme: Scheme,
+    /// The model folder it was quantized from.
+    pub source: String,
+    pub word_embeddings: Storage,
+    pub layers: Vec<LayerInfo>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub calibration: Option<CalibrationInfo>,
+    /// Size of the source's f32 weights file.
+    pub source_bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationInfo {
+    pub method: Method,
+    pub texts: usize,
+    pub data: String,
+}
+
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A quantized encoder with what travels with it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantizedModel {
+    pub engine: FastBert,
+    pub extras: Vec<Extra>,
+    pub info: QuantInfo,
+}
+
+/// Quantizes `source` as `plan` says.
+pub fn quantize(source: &SourceModel, plan: &Plan) -> Result<QuantizedModel> {
+    let storage = plan.scheme.storage();
+    for id in &plan.keep_f32 {
+        if id.layer >= source.config.num_hidden_layers {
+            return Err(CompressError::Invalid(format!(
+                "cannot keep {id} in f32: the model has {} layers",
+                source.config.num_hidden_layers
+            )));
+        }
+    }
+    let choose = |id: LinearId| {
+        if plan.keep_f32.contains(&id) {
+            Storage::F32
+        } else {
+            storage
+        }
+    };
+    let mut engine = source.engine(choose)?;
+    let mut calibration = None;
+    if let Scheme::Int8Static { method } = plan.scheme {
+        let reference = source.engine(|_| Storage::F32)?;
+        let scales = calibrate::calibrate(&reference, &plan.calibration, method)?;
+        for (layer, block) in engine.blocks.iter_mut().enumerate() {
+            for role in Role::ALL {
+                if let Weights::Int8 {
+                    activation_scale, ..
+                } = &mut block.linear_mut(role).weights
+                {
+                    *activation_scale = scales.get(&LinearId { layer, role }).copied();
+                }
+            }
+        }
+        calibration = Some(CalibrationInfo {
+            method,
+            texts: plan.calibration.iter().map(|b| b.batch).sum(),
+            data: plan.calibration_source.clone().unwrap_or_default(),
+        });
+    }
+    let h = source.config.hidden_size;
+    let word = match std::mem::replace(&mut engine.word, Table::F32(Vec::new())) {
+        Table::F32(values) => values,
+        _ => unreachable!("the engine is built with f32 embeddings"),
+    };
+    engine.word = Table::new(word, h, storage)?;
+    let info = QuantInfo {
+        format_version: FORMAT_VERSION,
+        scheme: plan.scheme,
+        source: source.dir.display().to_string(),
+        word_embeddings: storage,
+        layers: layer_infos(&engine),
+        calibration,
+        source_bytes: source.file_bytes(),
+    };
+    Ok(QuantizedModel {
+        engine,
+        extras: source.extras.clone(),
+        info,
+    })
+}
+
+fn layer_infos(engine: &FastBert) -> Vec<LayerInfo> {
+    let mut out = Vec::new();
+    for (layer, block) in engine.blocks.iter().enumerate() {
+        for role in Role::ALL {
+            let linear = block.linear(role);
+            let (storage, activation_scale) = match &linear.weights {
+                Weights::F32(_) => (Storage::F32, None),
+                Weights::Int8 {
+                    activation_scale, ..
+                } => (Storage::Int8, *activation_scale),
+                Weights::Int4(p) => (Storage::Int4 { group: p.group() }, None),
+            };
+            out.push(LayerInfo {
+                id: LinearId { layer, role },
+                storage,
+                activation_scale,
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,170 @@
+//! `hone quantize --model NAME|DIR --scheme int8-dynamic|int8-static|int4-weight --out DIR`:
+//! a quantized model folder for hone's CPU engine, with the size report.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use clap::Args;
+use hone::compress::quant::{self, Method, Plan, Scheme, SourceModel};
+use hone::data::assets::resolve_model_dir;
+use hone::data::datasets::{TableOptions, load};
+use hone::data::split::SPLIT_SEED;
+use hone::data::tokenize::TextTokenizer;
+use hone::model::engine::{LinearId, Role};
+
+use super::{Context, Failure};
+
+#[derive(Debug, Args)]
+pub struct QuantizeArgs {
+    /// A model name or an f32 model folder (pretrained, or fine-tuned by `hone finetune`).
+    #[arg(long, default_value = "minilm-l6")]
+    pub model: String,
+    /// int8-dynamic (per-token activation scales at run time), int8-static (calibrated scales), int4-weight.
+    #[arg(long)]
+    pub scheme: String,
+    /// Group size of int4-weight: 32, 64 or 128 input values per scale.
+    #[arg(long, default_value_t = 32)]
+    pub group: usize,
+    /// int8-static: calibration texts from a data set's training split (a built-in name or a table).
+    #[arg(long)]
+    pub calib_data: Option<String>,
+    /// Column holding the text (user tables).
+    #[arg(long, default_value = "text")]
+    pub text_col: String,
+    /// Column holding the label (user tables).
+    #[arg(long, default_value = "label")]
+    pub label_col: String,
+    /// int8-static: how many training texts to calibrate on.
+    #[arg(long, default_value_t = 128)]
+    pub calib_samples: usize,
+    /// int8-static: minmax, percentile[:P] (default 99.99) or mse.
+    #[arg(long, default_value = "percentile")]
+    pub calib_method: String,
+    /// Dense layers to keep in f32, e.g. `0:ffn_out,5:qkv` (roles: qkv, attention_out, ffn_in, ffn_out).
+    #[arg(long, value_delimiter = ',')]
+    pub keep_f32: Vec<String>,
+    /// The new folder (must not exist).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn run(ctx: &Context, args: QuantizeArgs) -> Result<(), Failure> {
+    let scheme = match args.scheme.as_str() {
+        "int8-dynamic" => Scheme::Int8Dynamic,
+        "int8-static" => Scheme::Int8Static {
+            method: args
+                .calib_method
+                .parse::<Method>()
+                .map_err(Failure::Usage)?,
+        },
+        "int4-weight" => {
+            if !matches!(args.group, 32 | 64 | 128) {
+                return Err(Failure::Usage(format!(
+                    "--group {} must be 32, 64 or 128",
+                    args.group
+                )));
+            }
+            Scheme::Int4Weight { group: args.group }
+        }
+        other => {
+            return Err(Failure::Usage(format!(
+                "unknown scheme `{other}` (int8-dynamic, int8-static, int4-weight)"
+            )));
+        }
+    };
+    let keep_f32 = parse_keep(&args.keep_f32).map_err(Failure::Usage)?;
+    if args.out.exists() {
+        return Err(Failure::Usage(format!(
+            "{} already exists; choose a new --out folder",
+            args.out.display()
+        )));
+    }
+    let dir = resolve_model_dir(&args.model, &ctx.cache, &ctx.fetch)?;
+    if quant::is_quantized(&dir) {
+        return Err(Failure::Usage(format!(
+            "{} is already quantized; give the f32 folder",
+            dir.display()
+        )));
+    }
+    let source = SourceModel::open(&dir)?;
+    let mut plan = Plan::new(scheme);
+    plan.keep_f32 = keep_f32;
+    if let Scheme::Int8Static { .. } = scheme {
+        let data = args
+            .calib_data
+            .as_deref()
+            .ok_or_else(|| Failure::Usage("int8-static needs --calib-data (a data set whose training texts calibrate the scales)".into()))?;
+        if args.calib_samples == 0 {
+            return Err(Failure::Usage("--calib-samples must be at least 1".into()));
+        }
+        let table = TableOptions {
+            text_col: args.text_col.clone(),
+            label_col: args.label_col.clone(),
+        };
+        let loaded = load(data, &table, &ctx.cache, &ctx.fetch)?;
+        let split = loaded.dataset.split(SPLIT_SEED);
+        let texts: Vec<&str> = split
+            .train
+            .iter()
+            .take(args.calib_samples)
+            .map(|&i| loaded.dataset.examples[i].text.as_str())
+            .collect();
+        let tokenizer = TextTokenizer::from_file(
+            &dir.join("tokenizer.json"),
+            128.min(source.config.max_position_embeddings),
+        )?;
+        plan.calibration = texts
+            .chunks(16)
+            .map(|chunk| hone::fast::encode(&tokenizer, chunk))
+            .collect::<hone::Result<_>>()?;
+        plan.calibration_source = Some(format!(
+            "{data}: {} training texts, 128 tokens",
+            texts.len()
+        ));
+    } else if args.calib_data.is_some() {
+        return Err(Failure::Usage(format!(
+            "--calib-data is for int8-static; {} needs none",
+            scheme.name()
+        )));
+    }
+    eprintln!("quantizing {} with {}…", dir.display(), scheme.name());
+    let model = quant::quantize(&source, &plan)?;
+    let bytes = quant::save(&model, &dir, &args.out)?;
+    let source_bytes = model.info.source_bytes;
+    println!(
+        "wrote {} ({}: {:.1} MB, {:.1} % of the f32 file's {:.1} MB; {} of {} dense layers quantized)",
+        args.out.display(),
+        scheme.name(),
+        bytes as f64 / 1e6,
+        100.0 * bytes as f64 / source_bytes.max(1) as f64,
+        source_bytes as f64 / 1e6,
+        model.info.layers.len() - plan.keep_f32.len(),
+        model.info.layers.len(),
+    );
+    Ok(())
+}
+
+/// `LAYER:ROLE` items.
+fn parse_keep(items: &[String]) -> Result<BTreeSet<LinearId>, String> {
+    items
+        .iter()
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            let (layer, role) = item
+                .split_once(':')
+                .ok_or_else(|| format!("--keep-f32 `{item}`: expected LAYER:ROLE"))?;
+            let layer = layer
+                .parse()
+                .map_err(|_| format!("--keep-f32 `{item}`: bad layer number"))?;
+            let role = Role::ALL
+                .into_iter()
+                .find(|r| r.name() == role)
+                .ok_or_else(|| {
+                    format!(
+                        "--keep-f32 `{item}`: role must be qkv, attention_out, ffn_in or ffn_out"
+                    )
+                })?;
+            Ok(LinearId { layer, role })
+        })
+        .collect()
+}
