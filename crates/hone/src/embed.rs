@@ -27,13 +27,7 @@ impl<B: Backend> SentenceEncoder<B> {
     /// `sentence_bert_config.json` is there, else the model's positions.
     pub fn load(dir: &Path, device: &B::Device) -> Result<Self> {
         let (model, config) = BertModel::from_dir(dir, device)?;
-        let max_len = std::fs::read_to_string(dir.join("sentence_bert_config.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|v| v["max_seq_length"].as_u64())
-            .map_or(config.max_position_embeddings, |n| {
-                (n as usize).min(config.max_position_embeddings)
-            });
+        let max_len = sentence_max_len(dir, config.max_position_embeddings);
         let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"), max_len)?;
         Ok(Self {
             model,
@@ -48,20 +42,9 @@ impl<B: Backend> SentenceEncoder<B> {
         &self,
         texts: &[&str],
         batch_size: usize,
-        mut on_batch: impl FnMut(usize),
+        on_batch: impl FnMut(usize),
     ) -> Result<Vec<Vec<f32>>> {
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
-        let mut out = vec![Vec::new(); texts.len()];
-        for chunk in order.chunks(batch_size.max(1)) {
-            let batch_texts: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            let vectors = self.embed_batch(&batch_texts)?;
-            for (&i, v) in chunk.iter().zip(vectors) {
-                out[i] = v;
-            }
-            on_batch(chunk.len());
-        }
-        Ok(out)
+        embed_sorted(texts, batch_size, on_batch, |batch| self.embed_batch(batch))
     }
 
     /// Embeds one padded batch.
@@ -85,6 +68,37 @@ impl<B: Backend> SentenceEncoder<B> {
             .expect("f32 data after convert");
         Ok(values.chunks(width).map(<[f32]>::to_vec).collect())
     }
+}
+
+/// sentence-transformers' `max_seq_length` from `sentence_bert_config.json`
+/// when the folder has one (at most the model's positions), else the positions.
+pub fn sentence_max_len(dir: &Path, positions: usize) -> usize {
+    std::fs::read_to_string(dir.join("sentence_bert_config.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["max_seq_length"].as_u64())
+        .map_or(positions, |n| (n as usize).min(positions))
+}
+
+/// Embeds `texts` in batches of similar length (less padding) with
+/// `embed_batch`, returning the vectors in input order.
+pub fn embed_sorted(
+    texts: &[&str],
+    batch_size: usize,
+    mut on_batch: impl FnMut(usize),
+    mut embed_batch: impl FnMut(&[&str]) -> Result<Vec<Vec<f32>>>,
+) -> Result<Vec<Vec<f32>>> {
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| texts[i].len());
+    let mut out = vec![Vec::new(); texts.len()];
+    for chunk in order.chunks(batch_size.max(1)) {
+        let batch_texts: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+        for (&i, v) in chunk.iter().zip(embed_batch(&batch_texts)?) {
+            out[i] = v;
+        }
+        on_batch(chunk.len());
+    }
+    Ok(out)
 }
 
 /// Cosine similarity of two vectors (0 when either is zero).

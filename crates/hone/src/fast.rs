@@ -32,6 +32,45 @@ pub fn quantized_in_memory(dir: &Path, scheme: Scheme) -> Result<FastBert> {
     Ok(quant::quantize(&SourceModel::open(dir)?, &Plan::new(scheme))?.engine)
 }
 
+/// Sentence embeddings on the engine (mean pooling, unit length), as
+/// [`crate::embed::SentenceEncoder`] computes them on burn.
+pub struct FastEncoder {
+    pub engine: FastBert,
+    pub tokenizer: TextTokenizer,
+}
+
+impl FastEncoder {
+    /// Loads any model folder (quantized or f32) with its tokenizer, at
+    /// sentence-transformers' `max_seq_length` when given.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let engine = load(dir)?;
+        let max_len = crate::embed::sentence_max_len(dir, engine.config.max_position_embeddings);
+        let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"), max_len)?;
+        Ok(FastEncoder { engine, tokenizer })
+    }
+
+    pub fn embed(
+        &self,
+        texts: &[&str],
+        batch_size: usize,
+        on_batch: impl FnMut(usize),
+    ) -> Result<Vec<Vec<f32>>> {
+        crate::embed::embed_sorted(texts, batch_size, on_batch, |batch| {
+            let b = encode(&self.tokenizer, batch)?;
+            let hidden = self.engine.forward(b.tokens())?;
+            let pooled = self.engine.mean_pool(&hidden, b.tokens());
+            let width = self.engine.config.hidden_size;
+            Ok(pooled
+                .chunks_exact(width)
+                .map(|v| {
+                    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+                    v.iter().map(|x| x / norm).collect()
+                })
+                .collect())
+        })
+    }
+}
+
 /// Tokenizes `texts` into one padded batch.
 pub fn encode(tokenizer: &TextTokenizer, texts: &[&str]) -> Result<Batch> {
     let enc = tokenizer.encode_batch(texts)?;

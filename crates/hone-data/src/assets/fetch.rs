@@ -301,12 +301,19 @@ pub fn resolve_model_dir(
 ) -> Result<PathBuf> {
     let path = Path::new(name_or_path);
     if path.is_dir() {
-        for required in ["config.json", "model.safetensors", "tokenizer.json"] {
+        // A quantized folder (`hone quantize`) holds `model.quant.safetensors`
+        // in place of the f32 weights.
+        let weights = if path.join("model.quant.safetensors").is_file() {
+            "model.quant.safetensors"
+        } else {
+            "model.safetensors"
+        };
+        for required in ["config.json", weights, "tokenizer.json"] {
             if !path.join(required).is_file() {
                 return Err(DataError::BadData {
                     path: path.into(),
                     detail: format!(
-                        "not a model folder: `{required}` is missing (expected config.json, model.safetensors, tokenizer.json)"
+                        "not a model folder: `{required}` is missing (expected config.json, model.safetensors or model.quant.safetensors, tokenizer.json)"
                     ),
                 });
             }

@@ -89,6 +89,12 @@ fn embed_lines(
         return Err(Failure::Usage("--batch-size must be at least 1".into()));
     }
     let dir = resolve_model_dir(model, &ctx.cache, &ctx.fetch)?;
+    if hone::compress::quant::is_quantized(&dir) {
+        // Quantized folders run on hone's CPU engine, whatever --backend says.
+        let encoder = hone::fast::FastEncoder::load(&dir)?;
+        let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
+        return Ok(encoder.embed(&texts, batch_size, |_| {})?);
+    }
     let job = EmbedJob {
         dir: &dir,
         lines,
