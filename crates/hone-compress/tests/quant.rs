@@ -22,14 +22,19 @@ fn model_folder(dir: &Path) -> PathBuf {
     let device = Default::default();
     Flex::seed(&device, 3);
     let out = dir.join("f32");
-    BertModel::<Flex>::init(&config, true, &device).unwrap().write_dir(&config, &out).unwrap();
+    BertModel::<Flex>::init(&config, true, &device)
+        .unwrap()
+        .write_dir(&config, &out)
+        .unwrap();
     out
 }
 
 fn batch(seed: u32) -> Batch {
     let (b, s) = (4, 9);
     Batch {
-        ids: (0..b * s).map(|i| (i as u32 * 31 + seed * 7) % 100).collect(),
+        ids: (0..b * s)
+            .map(|i| (i as u32 * 31 + seed * 7) % 100)
+            .collect(),
         mask: (0..b * s).map(|i| u32::from(i % s < s - (i / s))).collect(),
         types: vec![0; b * s],
         batch: b,
@@ -51,9 +56,15 @@ fn pooled(engine: &hone_model::engine::FastBert, t: Tokens<'_>) -> Vec<f32> {
 fn schemes() -> Vec<Scheme> {
     vec![
         Scheme::Int8Dynamic,
-        Scheme::Int8Static { method: Method::MinMax },
-        Scheme::Int8Static { method: Method::Percentile { percentile: 99.9 } },
-        Scheme::Int8Static { method: Method::Mse },
+        Scheme::Int8Static {
+            method: Method::MinMax,
+        },
+        Scheme::Int8Static {
+            method: Method::Percentile { percentile: 99.9 },
+        },
+        Scheme::Int8Static {
+            method: Method::Mse,
+        },
         Scheme::Int4Weight { group: 32 },
     ]
 }
@@ -74,12 +85,22 @@ fn every_scheme_saves_reloads_bit_exactly_and_stays_close_to_f32() {
         assert!(bytes < source.file_bytes() / 2, "{scheme:?}: {bytes} bytes");
         let back = quant::load(&dir).unwrap();
         assert_eq!(back.info, model.info, "{scheme:?}");
-        assert_eq!(back.engine, model.engine, "{scheme:?}: the engine differs after reload");
-        assert_eq!(back.extras, model.extras, "{scheme:?}: the pooler was not carried");
+        assert_eq!(
+            back.engine, model.engine,
+            "{scheme:?}: the engine differs after reload"
+        );
+        assert_eq!(
+            back.extras, model.extras,
+            "{scheme:?}: the pooler was not carried"
+        );
         let got = pooled(&back.engine, input.tokens());
         assert_eq!(got, pooled(&model.engine, input.tokens()), "{scheme:?}");
         for (a, b) in want.chunks_exact(64).zip(got.chunks_exact(64)) {
-            let floor = if matches!(scheme, Scheme::Int4Weight { .. }) { 0.97 } else { 0.99 };
+            let floor = if matches!(scheme, Scheme::Int4Weight { .. }) {
+                0.97
+            } else {
+                0.99
+            };
             assert!(cosine(a, b) > floor, "{scheme:?}: cosine {}", cosine(a, b));
         }
     }
@@ -89,13 +110,23 @@ fn every_scheme_saves_reloads_bit_exactly_and_stays_close_to_f32() {
 fn static_scales_are_recorded_and_used() {
     let tmp = tempfile::tempdir().unwrap();
     let source = SourceModel::open(&model_folder(tmp.path())).unwrap();
-    let mut plan = Plan::new(Scheme::Int8Static { method: Method::MinMax });
+    let mut plan = Plan::new(Scheme::Int8Static {
+        method: Method::MinMax,
+    });
     plan.calibration = vec![batch(1)];
     let model = quant::quantize(&source, &plan).unwrap();
-    assert!(model.info.layers.iter().all(|l| l.activation_scale.is_some_and(|s| s > 0.0)));
+    assert!(
+        model
+            .info
+            .layers
+            .iter()
+            .all(|l| l.activation_scale.is_some_and(|s| s > 0.0))
+    );
     assert_eq!(model.info.calibration.as_ref().unwrap().texts, 4);
     // Percentile clips no wider than min-max.
-    plan.scheme = Scheme::Int8Static { method: Method::Percentile { percentile: 99.0 } };
+    plan.scheme = Scheme::Int8Static {
+        method: Method::Percentile { percentile: 99.0 },
+    };
     let clipped = quant::quantize(&source, &plan).unwrap();
     for (a, b) in model.info.layers.iter().zip(&clipped.info.layers) {
         assert!(b.activation_scale.unwrap() <= a.activation_scale.unwrap() * 1.0001);
@@ -107,24 +138,37 @@ fn kept_layers_stay_f32() {
     let tmp = tempfile::tempdir().unwrap();
     let source = SourceModel::open(&model_folder(tmp.path())).unwrap();
     let mut plan = Plan::new(Scheme::Int8Dynamic);
-    let kept = LinearId { layer: 1, role: Role::FfnOut };
+    let kept = LinearId {
+        layer: 1,
+        role: Role::FfnOut,
+    };
     plan.keep_f32.insert(kept);
     let model = quant::quantize(&source, &plan).unwrap();
     assert_eq!(model.engine.blocks[1].ffn_out.format(), Format::F32);
     assert_eq!(model.engine.blocks[1].ffn_in.format(), Format::Int8);
     let reference = source.engine(|_| Storage::F32).unwrap();
     assert_eq!(model.engine.blocks[1].ffn_out, reference.blocks[1].ffn_out);
-    plan.keep_f32.insert(LinearId { layer: 7, role: Role::Qkv });
-    assert!(matches!(quant::quantize(&source, &plan), Err(CompressError::Invalid(m)) if m.contains("2 layers")));
+    plan.keep_f32.insert(LinearId {
+        layer: 7,
+        role: Role::Qkv,
+    });
+    assert!(
+        matches!(quant::quantize(&source, &plan), Err(CompressError::Invalid(m)) if m.contains("2 layers"))
+    );
 }
 
 #[test]
 fn an_empty_calibration_set_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let source = SourceModel::open(&model_folder(tmp.path())).unwrap();
-    let plan = Plan::new(Scheme::Int8Static { method: Method::Mse });
+    let plan = Plan::new(Scheme::Int8Static {
+        method: Method::Mse,
+    });
     let err = quant::quantize(&source, &plan).unwrap_err();
-    assert!(err.to_string().contains("calibration set is empty"), "{err}");
+    assert!(
+        err.to_string().contains("calibration set is empty"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -137,16 +181,34 @@ fn corrupt_files_and_existing_folders_are_clear_errors() {
 
     // Saving over an existing folder is refused and leaves it as it was.
     let before = std::fs::read(dir.join(quant::WEIGHTS_FILE)).unwrap();
-    assert!(matches!(quant::save(&model, &source.dir, &dir), Err(CompressError::Invalid(_))));
-    assert_eq!(std::fs::read(dir.join(quant::WEIGHTS_FILE)).unwrap(), before);
-    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
-    assert!(leftovers.iter().all(|n| !n.to_string_lossy().starts_with(".hone-quant")), "{leftovers:?}");
+    assert!(matches!(
+        quant::save(&model, &source.dir, &dir),
+        Err(CompressError::Invalid(_))
+    ));
+    assert_eq!(
+        std::fs::read(dir.join(quant::WEIGHTS_FILE)).unwrap(),
+        before
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        leftovers
+            .iter()
+            .all(|n| !n.to_string_lossy().starts_with(".hone-quant")),
+        "{leftovers:?}"
+    );
 
     // A truncated weights file.
     let weights = dir.join(quant::WEIGHTS_FILE);
     std::fs::write(&weights, &before[..before.len() / 2]).unwrap();
     let err = quant::load(&dir).unwrap_err();
-    assert!(matches!(&err, CompressError::Corrupt { path, .. } if path == &weights), "{err}");
+    assert!(
+        matches!(&err, CompressError::Corrupt { path, .. } if path == &weights),
+        "{err}"
+    );
 
     // A record that names a format the tensors do not have.
     std::fs::write(&weights, &before).unwrap();
@@ -154,9 +216,15 @@ fn corrupt_files_and_existing_folders_are_clear_errors() {
     let info = std::fs::read_to_string(&info_path).unwrap();
     std::fs::write(&info_path, info.replacen("\"int8\"", "\"f32\"", 1)).unwrap();
     let err = quant::load(&dir).unwrap_err();
-    assert!(err.to_string().contains("is missing") || err.to_string().contains("expected"), "{err}");
+    assert!(
+        err.to_string().contains("is missing") || err.to_string().contains("expected"),
+        "{err}"
+    );
 
     // Not JSON at all.
     std::fs::write(&info_path, "{").unwrap();
-    assert!(matches!(quant::load(&dir), Err(CompressError::Corrupt { .. })));
+    assert!(matches!(
+        quant::load(&dir),
+        Err(CompressError::Corrupt { .. })
+    ));
 }

@@ -4,55 +4,13 @@
 //! SIGKILL and resumed ends exactly like an uninterrupted one, and bad input
 //! is a clear error.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use burn::backend::NdArray;
-use burn::prelude::Backend;
-use hone::data::assets::{Cache, FetchOptions, resolve_model_dir};
-use hone::model::{BertConfig, BertModel};
-
-fn hone(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hone"))
-        .args(args)
-        .arg("--quiet")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A 2-layer, 32-wide BERT with random weights and MiniLM's tokenizer.
-fn tiny_model(dir: &Path) -> PathBuf {
-    let model_dir = dir.join("tiny-bert");
-    let config: BertConfig = serde_json::from_str(
-        r#"{"vocab_size":30522,"hidden_size":32,"num_hidden_layers":2,"num_attention_heads":2,
-            "intermediate_size":64,"max_position_embeddings":64,"type_vocab_size":2,"hidden_act":"gelu"}"#,
-    )
-    .unwrap();
-    let device = Default::default();
-    NdArray::<f32>::seed(&device, 11);
-    BertModel::<NdArray>::init(&config, true, &device)
-        .unwrap()
-        .write_dir(&config, &model_dir)
-        .unwrap();
-    let minilm = resolve_model_dir(
-        "minilm-l6",
-        &Cache::from_env().unwrap(),
-        &FetchOptions::default(),
-    )
-    .expect("MiniLM is fetched by `cargo xtask fetch` / .ci/run");
-    std::fs::copy(
-        minilm.join("tokenizer.json"),
-        model_dir.join("tokenizer.json"),
-    )
-    .unwrap();
-    model_dir
-}
+use common::{hone, text, tiny_model};
 
 /// 93 rows, three labels told apart by their words.
 fn tiny_csv(dir: &Path) -> PathBuf {

@@ -1,0 +1,53 @@
+//! Helpers shared by the CLI integration tests: running the `hone` binary
+//! and a tiny random BERT model folder with MiniLM's real tokenizer.
+
+#![allow(dead_code)] // each test file uses a subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use burn::backend::NdArray;
+use burn::prelude::Backend;
+use hone::data::assets::{Cache, FetchOptions, resolve_model_dir};
+use hone::model::{BertConfig, BertModel};
+
+pub fn hone(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hone"))
+        .args(args)
+        .arg("--quiet")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A 2-layer, 32-wide BERT with random weights and MiniLM's tokenizer.
+pub fn tiny_model(dir: &Path) -> PathBuf {
+    let model_dir = dir.join("tiny-bert");
+    let config: BertConfig = serde_json::from_str(
+        r#"{"vocab_size":30522,"hidden_size":32,"num_hidden_layers":2,"num_attention_heads":2,
+            "intermediate_size":64,"max_position_embeddings":64,"type_vocab_size":2,"hidden_act":"gelu"}"#,
+    )
+    .unwrap();
+    let device = Default::default();
+    NdArray::<f32>::seed(&device, 11);
+    BertModel::<NdArray>::init(&config, true, &device)
+        .unwrap()
+        .write_dir(&config, &model_dir)
+        .unwrap();
+    let minilm = resolve_model_dir(
+        "minilm-l6",
+        &Cache::from_env().unwrap(),
+        &FetchOptions::default(),
+    )
+    .expect("MiniLM is fetched by `cargo xtask fetch` / .ci/run");
+    std::fs::copy(
+        minilm.join("tokenizer.json"),
+        model_dir.join("tokenizer.json"),
+    )
+    .unwrap();
+    model_dir
+}
