@@ -8,11 +8,13 @@
 //! - `cargo xtask demo`           the README's main command
 //! - `cargo xtask bench [forward|backends|kernels]`  criterion benches
 //! - `cargo xtask bench metrics`  `hone eval` vs sacrebleu and rouge-score on 100,000 pairs
+//! - `cargo xtask bench quant [--rounds N]`  hone f32/int8/int4 vs ONNX Runtime, sizes, embedding quality
 //! - `cargo xtask experiment NAME [--only RUN] [--force]`  the fine-tuning runs of
 //!                                `xtask/experiments/NAME.toml`, summarized in
 //!                                `results/experiments/NAME/summary.md`
 
 mod bench_metrics;
+mod bench_quant;
 mod experiment;
 mod tidy;
 
@@ -110,8 +112,10 @@ fn demo() -> Result<()> {
     ]))
 }
 
-fn bench(which: &[String]) -> Result<()> {
-    let which = which.first().map_or("forward", String::as_str);
+fn bench(args: &[String]) -> Result<()> {
+    let (which, rest) = args
+        .split_first()
+        .map_or(("forward", &[][..]), |(w, r)| (w.as_str(), r));
     match which {
         "forward" => run(cargo().args(["bench", "-p", "hone-benches", "--bench", "forward"])),
         "kernels" => run(cargo().args(["bench", "-p", "hone-benches", "--bench", "kernels"])),
@@ -131,6 +135,7 @@ fn bench(which: &[String]) -> Result<()> {
             Ok(())
         }
         "metrics" => bench_metrics::run(),
+        "quant" => bench_quant::run(rest),
         other => bail!("unknown bench `{other}` (forward, backends, kernels, quant, metrics)"),
     }
 }
