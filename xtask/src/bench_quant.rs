@@ -3,7 +3,9 @@
 //! batch 1 × 128 and 32 × 128 for burn f32, hone's engine in f32, int8 and
 //! 4-bit, and ONNX Runtime fp32 and dynamic int8 (`benches/ort/ort_bench.py`);
 //! the size of each quantized folder; and how close each scheme's sentence
-//! embeddings stay to f32 on `fixtures/golden/sentences.txt`. Rounds
+//! embeddings stay to f32 on `fixtures/golden/sentences.txt`; with
+//! `--classifier DIR [--data NAME]`, the accuracy of a fine-tuned classifier
+//! quantized by each scheme. Rounds
 //! alternate hone and ONNX Runtime (default 2, `--rounds N`), and each cell
 //! keeps its best median, so a noisy moment hurts neither side alone.
 //! Writes `results/bench-quant/summary.md`.
@@ -78,6 +80,48 @@ pub fn run(args: &[String]) -> Result<()> {
             bytes as f64 / 1e6,
             100.0 * bytes as f64 / f32_bytes as f64
         ));
+    }
+
+    let mut accuracy = Vec::new();
+    if let Some(model) = &classifier {
+        let score = |dir: &str| -> Result<(f64, f64)> {
+            let o = Command::new(&hone)
+                .args([
+                    "eval", "classify", "--json", "--model", dir, "--data", &data,
+                ])
+                .output()?;
+            if !o.status.success() {
+                bail!(
+                    "hone eval classify --model {dir} failed: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
+            let v: Value = serde_json::from_slice(&o.stdout)?;
+            Ok((
+                v["accuracy"].as_f64().context("accuracy")?,
+                v["macro"]["f1"].as_f64().context("macro f1")?,
+            ))
+        };
+        let (acc, f1) = score(model)?;
+        accuracy.push(format!(
+            "| f32 (burn) | {acc:.4} | {f1:.4} | – | {:.1} MB |",
+            f32_bytes as f64 / 1e6
+        ));
+        for (scheme, extra) in schemes {
+            let dir = out.join(format!("classifier-{scheme}"));
+            let mut cmd = Command::new(&hone);
+            cmd.args(["quantize", "--model", model, "--scheme", scheme, "--out"])
+                .arg(&dir)
+                .args(extra);
+            crate::run(&mut cmd)?;
+            let (a, f) = score(dir.to_str().unwrap())?;
+            let bytes = std::fs::metadata(dir.join("model.quant.safetensors"))?.len();
+            accuracy.push(format!(
+                "| {scheme} | {a:.4} | {f:.4} | {:+.2} | {:.1} MB |",
+                100.0 * (a - acc),
+                bytes as f64 / 1e6
+            ));
+        }
     }
 
     // Latency: rounds of hone then ONNX Runtime; best median per cell.
@@ -177,6 +221,13 @@ pub fn run(args: &[String]) -> Result<()> {
     md += "\n| scheme | size (of the f32 file) | min cosine to f32 | mean cosine |\n|---|---:|---:|---:|\n";
     md += &quality.join("\n");
     md += "\n";
+    if let Some(model) = &classifier {
+        md += &format!(
+            "\nClassifier `{model}` on the {data} test split:\n\n| scheme | accuracy | macro-F1 | Δ accuracy (points) | size |\n|---|---:|---:|---:|---:|\n"
+        );
+        md += &accuracy.join("\n");
+        md += "\n";
+    }
     std::fs::write(out.join("summary.md"), &md)?;
     println!("{md}");
     Ok(())

@@ -82,3 +82,110 @@ pub fn encode(tokenizer: &TextTokenizer, texts: &[&str]) -> Result<Batch> {
         seq: enc.seq_len,
     })
 }
+
+/// A fine-tuned classifier folder (f32 or quantized) on the engine: the
+/// encoder, the pooling of `hone_classifier.json`, and the f32 head (and
+/// pooler, for [CLS] pooling) carried beside the encoder's tensors.
+pub struct FastClassifier {
+    pub engine: FastBert,
+    pub tokenizer: TextTokenizer,
+    pub info: hone_tasks::classify::ClassifierInfo,
+    head: hone_model::engine::Linear,
+    pooler: Option<hone_model::engine::Linear>,
+}
+
+impl FastClassifier {
+    pub fn load(dir: &Path) -> Result<Self> {
+        let info = hone_tasks::classify::read_info(dir)?;
+        let (engine, extras) = if quant::is_quantized(dir) {
+            let q = quant::load(dir)?;
+            (q.engine, q.extras)
+        } else {
+            let source = SourceModel::open(dir)?;
+            (source.engine(|_| Storage::F32)?, source.extras)
+        };
+        let h = engine.config.hidden_size;
+        let find = |name: &str, len: usize| -> Result<&[f32]> {
+            extras
+                .iter()
+                .find(|x| x.name == name && x.values.len() == len)
+                .map(|x| x.values.as_slice())
+                .ok_or_else(|| {
+                    hone_model::ModelError::MissingTensor {
+                        path: dir.into(),
+                        tensor: format!("{name} ({len} values)"),
+                    }
+                    .into()
+                })
+        };
+        let c = info.labels.len();
+        let head = hone_model::engine::Linear::f32(
+            find("classifier.weight", c * h)?,
+            find("classifier.bias", c)?.to_vec(),
+            c,
+            h,
+        )?;
+        let pooler = match (
+            find("pooler.dense.weight", h * h),
+            find("pooler.dense.bias", h),
+        ) {
+            (Ok(w), Ok(b)) => Some(hone_model::engine::Linear::f32(w, b.to_vec(), h, h)?),
+            _ => None,
+        };
+        let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"), info.max_len)?
+            .with_truncation(info.truncation);
+        Ok(FastClassifier {
+            engine,
+            tokenizer,
+            info,
+            head,
+            pooler,
+        })
+    }
+
+    /// Class probabilities of each text, in input order.
+    pub fn predict_proba(&self, texts: &[&str], batch_size: usize) -> Result<Vec<Vec<f32>>> {
+        crate::embed::embed_sorted(
+            texts,
+            batch_size,
+            |_| {},
+            |batch| {
+                let b = encode(&self.tokenizer, batch)?;
+                let hidden = self.engine.forward(b.tokens())?;
+                let h = self.engine.config.hidden_size;
+                let pooled = match self.info.pooling {
+                    hone_tasks::classify::Pooling::Mean => {
+                        self.engine.mean_pool(&hidden, b.tokens())
+                    }
+                    hone_tasks::classify::Pooling::Cls => {
+                        let first: Vec<f32> = hidden
+                            .chunks_exact(b.seq * h)
+                            .flat_map(|row| row[..h].to_vec())
+                            .collect();
+                        match &self.pooler {
+                            Some(pooler) => {
+                                let mut out = vec![0.0; first.len()];
+                                pooler.forward(&first, b.batch, &mut out)?;
+                                out.iter_mut().for_each(|v| *v = v.tanh());
+                                out
+                            }
+                            None => first,
+                        }
+                    }
+                };
+                let c = self.info.labels.len();
+                let mut logits = vec![0.0; b.batch * c];
+                self.head.forward(&pooled, b.batch, &mut logits)?;
+                Ok(logits
+                    .chunks_exact(c)
+                    .map(|row| {
+                        let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                        let e: Vec<f32> = row.iter().map(|v| (v - max).exp()).collect();
+                        let sum: f32 = e.iter().sum();
+                        e.into_iter().map(|v| v / sum).collect()
+                    })
+                    .collect())
+            },
+        )
+    }
+}

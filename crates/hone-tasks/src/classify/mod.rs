@@ -10,7 +10,7 @@ pub mod recipe;
 pub mod task;
 
 pub use data::{ClassWeights, ClassifyData};
-pub use model::{ClassifierInfo, Pooling, TextClassifier};
+pub use model::{ClassifierInfo, INFO_FILE, Pooling, TextClassifier, read_info};
 pub use predict::{argmax, evaluate, predict_proba};
 pub use recipe::{AutoBatch, FinetuneConfig, FinetuneJob, FinetuneMetrics, finetune};
 pub use task::{Batching, ClassifyTask};

@@ -53,6 +53,19 @@ pub struct ClassifierInfo {
 
 pub const INFO_FILE: &str = "hone_classifier.json";
 
+/// Reads `hone_classifier.json` from a classifier folder (f32 or quantized).
+pub fn read_info(dir: &Path) -> Result<ClassifierInfo> {
+    let info_path = dir.join(INFO_FILE);
+    let text = std::fs::read_to_string(&info_path).map_err(|e| TaskError::BadModelDir {
+        path: dir.into(),
+        detail: format!("not a fine-tuned classifier ({INFO_FILE}: {e})"),
+    })?;
+    serde_json::from_str(&text).map_err(|e| TaskError::BadModelDir {
+        path: info_path,
+        detail: e.to_string(),
+    })
+}
+
 #[derive(Module, Debug)]
 pub struct TextClassifier<B: Backend> {
     pub encoder: BertModel<B>,
@@ -109,16 +122,7 @@ impl<B: Backend> TextClassifier<B> {
 
     /// Loads a folder written by [`Self::save_weights`] plus its info file.
     pub fn load(dir: &Path, device: &B::Device) -> Result<(Self, BertConfig, ClassifierInfo)> {
-        let info_path = dir.join(INFO_FILE);
-        let text = std::fs::read_to_string(&info_path).map_err(|e| TaskError::BadModelDir {
-            path: dir.into(),
-            detail: format!("not a fine-tuned classifier ({INFO_FILE}: {e})"),
-        })?;
-        let info: ClassifierInfo =
-            serde_json::from_str(&text).map_err(|e| TaskError::BadModelDir {
-                path: info_path.clone(),
-                detail: e.to_string(),
-            })?;
+        let info = read_info(dir)?;
         let (encoder, config) = BertModel::<B>::from_dir(dir, device)?;
         let ckpt = Checkpoint::open(&dir.join("model.safetensors"))?;
         let (h, c) = (config.hidden_size, info.labels.len());

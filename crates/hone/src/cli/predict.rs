@@ -65,16 +65,33 @@ impl BackendJob for PredictJob<'_> {
     }
 }
 
-pub fn run(ctx: &Context, args: PredictArgs) -> Result<(), Failure> {
-    let lines = read_lines(args.input.as_deref())?;
-    let (labels, probs) = dispatch(
+/// Labels and class probabilities of `texts` from the classifier in `dir`:
+/// a quantized folder runs on hone's CPU engine, an f32 one on --backend.
+pub fn classify_texts(
+    ctx: &Context,
+    dir: &Path,
+    lines: &[String],
+    batch_size: usize,
+) -> Result<(Vec<String>, Vec<Vec<f32>>), Failure> {
+    if hone::compress::quant::is_quantized(dir) {
+        let c = hone::fast::FastClassifier::load(dir)?;
+        let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let probs = c.predict_proba(&texts, batch_size)?;
+        return Ok((c.info.labels, probs));
+    }
+    Ok(dispatch(
         ctx.backend,
         PredictJob {
-            dir: &args.model,
-            lines: &lines,
-            batch_size: args.batch_size,
+            dir,
+            lines,
+            batch_size,
         },
-    )??;
+    )??)
+}
+
+pub fn run(ctx: &Context, args: PredictArgs) -> Result<(), Failure> {
+    let lines = read_lines(args.input.as_deref())?;
+    let (labels, probs) = classify_texts(ctx, &args.model, &lines, args.batch_size)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for p in &probs {
         let label = &labels[argmax(p)];

@@ -1,20 +1,19 @@
 //! `hone eval classify`: scikit-learn's classification report, either of
 //! two label files (`--gold FILE --pred FILE`, one string label per line)
 //! or of a fine-tuned model on a data set's test split (`--model DIR --data
-//! NAME|PATH`). Both modes' flags are optional to clap and checked here.
+//! NAME|PATH`; a quantized folder runs on hone's CPU engine). Both modes' flags are optional to clap and checked here.
 
 use std::path::PathBuf;
 
 use clap::Args;
 use hone::metrics::{Averages, ClassificationReport, classification_report};
 
-use hone::backend::{BackendJob, dispatch};
-use hone::data::datasets::{Example, TableOptions, load};
-use hone::tasks::classify::{ClassifyData, evaluate};
+use hone::data::datasets::{TableOptions, load};
+use hone::tasks::classify::{ClassifyData, argmax};
 
 use super::input::{read_aligned, usage};
 use super::print_json;
-use crate::cli::predict::load_classifier;
+use crate::cli::predict::classify_texts;
 use crate::cli::{Context, Failure};
 
 /// Scores the model in `dir` on one split of `data`. The data set's labels
@@ -42,44 +41,23 @@ fn score_model(
             )));
         }
     };
-    struct Job<'a> {
-        dir: &'a std::path::Path,
-        examples: &'a [Example],
-        labels: &'a [String],
-    }
-    impl BackendJob for Job<'_> {
-        type Output = anyhow::Result<ClassificationReport>;
-        fn run<B: burn::prelude::Backend>(self, device: B::Device) -> Self::Output {
-            let c = load_classifier::<B>(self.dir, &device)?;
-            let mut mapped = Vec::with_capacity(self.examples.len());
-            for e in self.examples {
-                let name = &self.labels[e.label];
-                let Some(label) = c.info.labels.iter().position(|l| l == name) else {
-                    anyhow::bail!(
-                        "the data has label {name:?}, which the model in {} does not know \
-                         (its labels: {})",
-                        self.dir.display(),
-                        c.info.labels.join(", ")
-                    );
-                };
-                mapped.push(Example {
-                    text: e.text.clone(),
-                    label,
-                });
-            }
-            let (_, report) =
-                evaluate(&c.model, &c.tokenizer, &mapped, &c.info.labels, 64, &device)?;
-            Ok(report)
+    let info = hone::tasks::classify::read_info(dir)?;
+    let mut gold = Vec::with_capacity(examples.len());
+    for e in examples {
+        let name = &data.labels[e.label];
+        if !info.labels.contains(name) {
+            return Err(Failure::Run(anyhow::anyhow!(
+                "the data has label {name:?}, which the model in {} does not know (its labels: {})",
+                dir.display(),
+                info.labels.join(", ")
+            )));
         }
+        gold.push(name.as_str());
     }
-    Ok(dispatch(
-        ctx.backend,
-        Job {
-            dir,
-            examples,
-            labels: &data.labels,
-        },
-    )??)
+    let texts: Vec<String> = examples.iter().map(|e| e.text.clone()).collect();
+    let (labels, probs) = classify_texts(ctx, dir, &texts, 64)?;
+    let predicted: Vec<&str> = probs.iter().map(|p| labels[argmax(p)].as_str()).collect();
+    Ok(classification_report(&gold, &predicted)?)
 }
 
 #[derive(Debug, Args)]
