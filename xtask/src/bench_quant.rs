@@ -20,13 +20,16 @@ use serde_json::Value;
 const OUT: &str = "results/bench-quant";
 
 pub fn run(args: &[String]) -> Result<()> {
-    let rounds: usize = match args.iter().position(|a| a == "--rounds") {
-        Some(i) => args
-            .get(i + 1)
-            .context("--rounds needs a number")?
-            .parse()?,
-        None => 2,
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
     };
+    let rounds: usize = flag("--rounds").map_or(Ok(2), |r| r.parse())?;
+    // A fine-tuned classifier folder and its data set: accuracy per scheme.
+    let classifier = flag("--classifier");
+    let data = flag("--data").unwrap_or_else(|| "pang-lee".into());
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let probe = Command::new(&python)
         .args(["-c", "import onnxruntime, onnx, tokenizers, numpy"])
