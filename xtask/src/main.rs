@@ -8,7 +8,8 @@
 //! - `cargo xtask demo`           the README's main command
 //! - `cargo xtask bench [forward|backends|kernels]`  criterion benches
 //! - `cargo xtask bench metrics`  `hone eval` vs sacrebleu and rouge-score on 100,000 pairs
-//! - `cargo xtask bench quant [--rounds N]`  hone f32/int8/int4 vs ONNX Runtime, sizes, embedding quality
+//! - `cargo xtask bench quant [--rounds N] [--classifier DIR --data NAME]`  hone f32/int8/int4 vs
+//!                                ONNX Runtime, sizes, embedding cosine, a classifier's accuracy per scheme
 //! - `cargo xtask experiment NAME [--only RUN] [--force]`  the fine-tuning runs of
 //!                                `xtask/experiments/NAME.toml`, summarized in
 //!                                `results/experiments/NAME/summary.md`
