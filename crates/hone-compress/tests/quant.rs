@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use burn::backend::Flex;
 use burn::prelude::Backend;
 use hone_compress::CompressError;
+use hone_compress::quant::fallback::Candidate;
 use hone_compress::quant::{self, Batch, Method, Plan, Scheme, SourceModel};
 use hone_model::engine::{Format, LinearId, Role, Storage, Tokens};
 use hone_model::{BertConfig, BertModel};
@@ -227,4 +228,69 @@ fn corrupt_files_and_existing_folders_are_clear_errors() {
         quant::load(&dir),
         Err(CompressError::Corrupt { .. })
     ));
+}
+
+#[test]
+fn fallback_keeps_the_most_sensitive_layers_until_within_budget() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = SourceModel::open(&model_folder(tmp.path())).unwrap();
+    let input = batch(5);
+    let reference = pooled(&source.engine(|_| Storage::F32).unwrap(), input.tokens());
+    // Higher is better: minus the mean absolute error of the pooled output.
+    let mut metric = |e: &hone_model::engine::FastBert| -> hone_compress::Result<f64> {
+        let got = pooled(e, input.tokens());
+        Ok(-got
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| (a - b).abs() as f64)
+            .sum::<f64>()
+            / got.len() as f64)
+    };
+    let plan = Plan::new(Scheme::Int4Weight { group: 32 });
+    let all = quant::quantize(&source, &plan).unwrap();
+    let loss = -metric(&all.engine).unwrap();
+    assert!(loss > 0.0);
+    let budget = loss / 3.0;
+    let (model, report) =
+        quant::fallback::quantize_within_budget(&source, &plan, budget, &mut metric, &mut |_| {})
+            .unwrap();
+    assert!(
+        !report.kept.is_empty() && report.kept.len() < 9,
+        "{report:?}"
+    );
+    assert!(report.f32_metric - report.final_metric <= budget);
+    assert_eq!(
+        report.sensitivity.len(),
+        9,
+        "8 dense layers and the word embeddings"
+    );
+    for c in &report.kept {
+        match c {
+            Candidate::Linear(id) => assert_eq!(
+                model.engine.blocks[id.layer].linear(id.role).format(),
+                Format::F32,
+                "{id}"
+            ),
+            Candidate::WordEmbeddings => assert_eq!(model.engine.word.storage(), Storage::F32),
+        }
+    }
+    let kept_sensitivity: Vec<f64> = report
+        .kept
+        .iter()
+        .map(|c| report.sensitivity.iter().find(|(s, _)| s == c).unwrap().1)
+        .collect();
+    assert!(
+        kept_sensitivity.windows(2).all(|w| w[0] >= w[1]),
+        "kept out of order: {kept_sensitivity:?}"
+    );
+    // A budget already met keeps nothing.
+    let (_, easy) = quant::fallback::quantize_within_budget(
+        &source,
+        &plan,
+        loss * 2.0,
+        &mut metric,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(easy.kept.is_empty() && easy.sensitivity.is_empty());
 }

@@ -145,18 +145,27 @@ impl FastClassifier {
 
     /// Class probabilities of each text, in input order.
     pub fn predict_proba(&self, texts: &[&str], batch_size: usize) -> Result<Vec<Vec<f32>>> {
+        self.predict_proba_with(&self.engine, texts, batch_size)
+    }
+
+    /// [`Self::predict_proba`] with another encoder in place of this one's
+    /// (the quantization fallback scores candidate encoders this way).
+    pub fn predict_proba_with(
+        &self,
+        engine: &FastBert,
+        texts: &[&str],
+        batch_size: usize,
+    ) -> Result<Vec<Vec<f32>>> {
         crate::embed::embed_sorted(
             texts,
             batch_size,
             |_| {},
             |batch| {
                 let b = encode(&self.tokenizer, batch)?;
-                let hidden = self.engine.forward(b.tokens())?;
-                let h = self.engine.config.hidden_size;
+                let hidden = engine.forward(b.tokens())?;
+                let h = engine.config.hidden_size;
                 let pooled = match self.info.pooling {
-                    hone_tasks::classify::Pooling::Mean => {
-                        self.engine.mean_pool(&hidden, b.tokens())
-                    }
+                    hone_tasks::classify::Pooling::Mean => engine.mean_pool(&hidden, b.tokens()),
                     hone_tasks::classify::Pooling::Cls => {
                         let first: Vec<f32> = hidden
                             .chunks_exact(b.seq * h)

@@ -5,6 +5,7 @@
 //! the weights as `hone_quant.json`.
 
 pub mod calibrate;
+pub mod fallback;
 pub mod folder;
 pub mod source;
 
@@ -55,6 +56,8 @@ pub struct Plan {
     pub scheme: Scheme,
     /// Dense layers left in f32 (the accuracy-driven fallback fills this).
     pub keep_f32: BTreeSet<LinearId>,
+    /// Leave the word embeddings in f32 too.
+    pub keep_f32_embeddings: bool,
     /// Tokenized calibration texts (int8-static only).
     pub calibration: Vec<Batch>,
     /// Where the calibration texts came from, for the record.
@@ -66,6 +69,7 @@ impl Plan {
         Plan {
             scheme,
             keep_f32: BTreeSet::new(),
+            keep_f32_embeddings: false,
             calibration: Vec::new(),
             calibration_source: None,
         }
@@ -94,6 +98,9 @@ pub struct QuantInfo {
     pub layers: Vec<LayerInfo>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub calibration: Option<CalibrationInfo>,
+    /// The accuracy-driven fallback's record, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fallback: Option<fallback::FallbackReport>,
     /// Size of the source's f32 weights file.
     pub source_bytes: u64,
 }
@@ -174,14 +181,20 @@ pub fn quantize(source: &SourceModel, plan: &Plan) -> Result<QuantizedModel> {
         Table::F32(values) => values,
         _ => unreachable!("the engine is built with f32 embeddings"),
     };
-    engine.word = Table::new(word, h, storage)?;
+    let word_storage = if plan.keep_f32_embeddings {
+        Storage::F32
+    } else {
+        storage
+    };
+    engine.word = Table::new(word, h, word_storage)?;
     let info = QuantInfo {
         format_version: FORMAT_VERSION,
         scheme: plan.scheme,
         source: source.dir.display().to_string(),
-        word_embeddings: storage,
+        word_embeddings: word_storage,
         layers: layer_infos(&engine),
         calibration,
+        fallback: None,
         source_bytes: source.file_bytes(),
     };
     Ok(QuantizedModel {

@@ -10,7 +10,8 @@ use hone::data::assets::resolve_model_dir;
 use hone::data::datasets::{TableOptions, load};
 use hone::data::split::SPLIT_SEED;
 use hone::data::tokenize::TextTokenizer;
-use hone::model::engine::{LinearId, Role};
+use hone::model::engine::{LinearId, Role, Storage};
+use hone::tasks::classify::argmax;
 
 use super::{Context, Failure};
 
@@ -43,6 +44,14 @@ pub struct QuantizeArgs {
     /// Dense layers to keep in f32, e.g. `0:ffn_out,5:qkv` (roles: qkv, attention_out, ffn_in, ffn_out).
     #[arg(long, value_delimiter = ',')]
     pub keep_f32: Vec<String>,
+    /// Accuracy-driven fallback (fine-tuned classifiers): keep the most
+    /// sensitive dense layers in f32 until validation accuracy is within
+    /// this many points of the f32 model's.
+    #[arg(long)]
+    pub fallback_budget: Option<f64>,
+    /// The data set whose validation split scores the fallback (default: the calibration data).
+    #[arg(long)]
+    pub fallback_data: Option<String>,
     /// The new folder (must not exist).
     #[arg(long)]
     pub out: PathBuf,
@@ -128,7 +137,10 @@ pub fn run(ctx: &Context, args: QuantizeArgs) -> Result<(), Failure> {
         )));
     }
     eprintln!("quantizing {} with {}…", dir.display(), scheme.name());
-    let model = quant::quantize(&source, &plan)?;
+    let model = match args.fallback_budget {
+        None => quant::quantize(&source, &plan)?,
+        Some(budget) => with_fallback(ctx, &args, &dir, &source, &plan, budget)?,
+    };
     let bytes = quant::save(&model, &dir, &args.out)?;
     let source_bytes = model.info.source_bytes;
     println!(
@@ -138,10 +150,96 @@ pub fn run(ctx: &Context, args: QuantizeArgs) -> Result<(), Failure> {
         bytes as f64 / 1e6,
         100.0 * bytes as f64 / source_bytes.max(1) as f64,
         source_bytes as f64 / 1e6,
-        model.info.layers.len() - plan.keep_f32.len(),
+        model
+            .info
+            .layers
+            .iter()
+            .filter(|l| l.storage != Storage::F32)
+            .count(),
         model.info.layers.len(),
     );
     Ok(())
+}
+
+/// Quantizes with the accuracy-driven fallback, scored by validation
+/// accuracy (points) of the classifier in `dir`.
+fn with_fallback(
+    ctx: &Context,
+    args: &QuantizeArgs,
+    dir: &std::path::Path,
+    source: &SourceModel,
+    plan: &Plan,
+    budget: f64,
+) -> Result<quant::QuantizedModel, Failure> {
+    if !(0.0..100.0).contains(&budget) {
+        return Err(Failure::Usage(format!(
+            "--fallback-budget {budget} must be in [0, 100) accuracy points"
+        )));
+    }
+    let data = args
+        .fallback_data
+        .clone()
+        .or_else(|| args.calib_data.clone())
+        .ok_or_else(|| {
+            Failure::Usage("--fallback-budget needs --fallback-data (a data set whose validation split scores the model)".into())
+        })?;
+    if !dir.join(hone::tasks::classify::INFO_FILE).is_file() {
+        return Err(Failure::Usage(format!(
+            "--fallback-budget scores a fine-tuned classifier; {} has no {}",
+            dir.display(),
+            hone::tasks::classify::INFO_FILE
+        )));
+    }
+    let table = TableOptions {
+        text_col: args.text_col.clone(),
+        label_col: args.label_col.clone(),
+    };
+    let loaded = load(&data, &table, &ctx.cache, &ctx.fetch)?;
+    let classifier = hone::fast::FastClassifier::load(dir)?;
+    let split = loaded.dataset.split(SPLIT_SEED);
+    let mut texts = Vec::new();
+    let mut gold = Vec::new();
+    for &i in &split.validation {
+        let e = &loaded.dataset.examples[i];
+        let name = &loaded.dataset.labels[e.label];
+        let label = classifier
+            .info
+            .labels
+            .iter()
+            .position(|l| l == name)
+            .ok_or_else(|| {
+                Failure::Run(anyhow::anyhow!(
+                    "the data has label {name:?}, which the model in {} does not know",
+                    dir.display()
+                ))
+            })?;
+        texts.push(e.text.as_str());
+        gold.push(label);
+    }
+    let mut metric = |engine: &hone::model::engine::FastBert| -> hone::compress::Result<f64> {
+        let probs = classifier
+            .predict_proba_with(engine, &texts, 64)
+            .map_err(|e| hone::compress::CompressError::Invalid(e.to_string()))?;
+        let right = probs
+            .iter()
+            .zip(&gold)
+            .filter(|(p, g)| argmax(p) == **g)
+            .count();
+        Ok(100.0 * right as f64 / gold.len().max(1) as f64)
+    };
+    let (mut model, report) =
+        quant::fallback::quantize_within_budget(source, plan, budget, &mut metric, &mut |m| {
+            eprintln!("{m}")
+        })?;
+    eprintln!(
+        "validation accuracy: f32 {:.2}, all quantized {:.2}, final {:.2} with {} layer(s) in f32",
+        report.f32_metric,
+        report.quantized_metric,
+        report.final_metric,
+        report.kept.len()
+    );
+    model.info.fallback = Some(report);
+    Ok(model)
 }
 
 /// `LAYER:ROLE` items.
