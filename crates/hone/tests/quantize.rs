@@ -155,6 +155,32 @@ fn bad_usage_is_refused_and_writes_nothing() {
             ],
             "unknown calibration method",
         ),
+        (
+            vec![
+                "--scheme",
+                "int8-dynamic",
+                "--fallback-budget",
+                "0.5",
+                "--fallback-data",
+                "pang-lee",
+            ],
+            "scores a fine-tuned classifier",
+        ),
+        (
+            vec![
+                "--scheme",
+                "int8-dynamic",
+                "--fallback-budget",
+                "150",
+                "--fallback-data",
+                "pang-lee",
+            ],
+            "[0, 100)",
+        ),
+        (
+            vec!["--scheme", "int8-dynamic", "--fallback-budget", "0.5"],
+            "needs --fallback-data",
+        ),
     ] {
         let mut full = vec!["quantize", "--model", model, "--out", out_s];
         full.extend(args);
