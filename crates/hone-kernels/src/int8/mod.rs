@@ -56,6 +56,7 @@ pub struct RawI32;
 
 impl Epilogue for RawI32 {
     type Out = i32;
+    #[inline(always)]
     fn write(
         &self,
         tile: &Tile,
@@ -84,7 +85,9 @@ pub struct Dequantize<'a> {
 
 impl Epilogue for Dequantize<'_> {
     type Out = f32;
-    #[inline]
+    // Always inlined, so it is compiled inside `run_block_avx2` with AVX2
+    // (as a separate function it was baseline SSE2: 3.5 % of a forward).
+    #[inline(always)]
     fn write(
         &self,
         tile: &Tile,
