@@ -45,15 +45,25 @@ impl<'a> View<'a> {
         if self.rows == 0 || self.cols == 0 {
             return Ok(());
         }
-        let last = (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride;
-        if last < self.data.len() {
-            Ok(())
-        } else {
-            Err(KernelError::Length {
-                what,
-                expected: last + 1,
-                got: self.data.len(),
+        // Checked: wrapped arithmetic would pass the test and let `gemm`
+        // read out of bounds; strides must also fit `isize`.
+        let last = (self.rows - 1)
+            .checked_mul(self.row_stride)
+            .and_then(|r| {
+                (self.cols - 1)
+                    .checked_mul(self.col_stride)
+                    .and_then(|c| r.checked_add(c))
             })
+            .filter(|_| {
+                self.row_stride <= isize::MAX as usize && self.col_stride <= isize::MAX as usize
+            });
+        match last {
+            Some(last) if last < self.data.len() => Ok(()),
+            _ => Err(KernelError::Length {
+                what,
+                expected: last.map_or(usize::MAX, |l| l + 1),
+                got: self.data.len(),
+            }),
         }
     }
 }
@@ -89,11 +99,16 @@ pub fn matmul(
     if m == 0 || n == 0 {
         return Ok(());
     }
-    let needed = (m - 1) * out_stride + n;
-    if out_stride < n || out.len() < needed {
+    let needed = (m - 1)
+        .checked_mul(out_stride)
+        .and_then(|r| r.checked_add(n));
+    if out_stride < n
+        || out_stride > isize::MAX as usize
+        || needed.is_none_or(|need| out.len() < need)
+    {
         return Err(KernelError::Length {
             what: "output",
-            expected: needed,
+            expected: needed.unwrap_or(usize::MAX),
             got: out.len(),
         });
     }
@@ -378,6 +393,31 @@ mod tests {
         let av = View::row_major(&a, 2, 3);
         matmul(av, av.t(), &mut gram, 2, false, Threads::One).unwrap();
         assert_eq!(gram, vec![5.0, 14.0, 14.0, 50.0]);
+    }
+
+    #[test]
+    fn matmul_rejects_strides_that_overflow() {
+        let a = [0.0; 4];
+        let huge = View {
+            data: &a,
+            rows: 3,
+            cols: 1,
+            row_stride: 1 << 63,
+            col_stride: 1,
+        };
+        let b = [0.0; 1];
+        let mut out = [0.0; 3];
+        assert!(
+            matmul(
+                huge,
+                View::row_major(&b, 1, 1),
+                &mut out,
+                1,
+                false,
+                Threads::One
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -133,6 +133,10 @@ fn bad_shapes_are_errors_and_write_nothing() {
     ));
     assert_eq!(out, vec![7; 8]);
     assert!(PackedS8::from_kn(&[1; 11], 3, 4).is_err());
+    assert!(
+        PackedS8::from_kn(&[], 0, 4).is_err(),
+        "an empty inner dimension is refused"
+    );
     assert!(matches!(
         int4::PackedI4::quantize(&[0.0; 96], 2, 48, 48),
         Err(KernelError::GroupSize { group: 48, k: 48 })

@@ -119,6 +119,13 @@ impl FastClassifier {
                 })
         };
         let c = info.labels.len();
+        if c == 0 {
+            return Err(hone_tasks::TaskError::BadModelDir {
+                path: dir.into(),
+                detail: "hone_classifier.json lists no labels".into(),
+            }
+            .into());
+        }
         let head = hone_model::engine::Linear::f32(
             find("classifier.weight", c * h)?,
             find("classifier.bias", c)?.to_vec(),

@@ -90,7 +90,7 @@ pub fn calibrate(
     // Padding rows are not activations the model will see; count real tokens only.
     let real_rows = |b: &Batch| -> Vec<bool> { b.mask.iter().map(|&m| m != 0).collect() };
     let mut max: HashMap<LinearId, f32> = HashMap::new();
-    for b in batches {
+    for b in batches.iter().filter(|b| b.batch * b.seq > 0) {
         let keep = real_rows(b);
         engine.forward_observed(b.tokens(), &mut |id, x| {
             let width = x.len() / keep.len();
@@ -108,7 +108,7 @@ pub fn calibrate(
         return Ok(max.into_iter().map(|(id, m)| (id, scale_for(m))).collect());
     }
     let mut hist: HashMap<LinearId, Vec<u64>> = HashMap::new();
-    for b in batches {
+    for b in batches.iter().filter(|b| b.batch * b.seq > 0) {
         let keep = real_rows(b);
         engine.forward_observed(b.tokens(), &mut |id, x| {
             let width = x.len() / keep.len();

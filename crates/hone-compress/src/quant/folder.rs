@@ -160,8 +160,9 @@ pub fn save(model: &QuantizedModel, source_dir: &Path, out_dir: &Path) -> Result
     let info = tmp.path().join(QUANT_FILE);
     let json = serde_json::to_string_pretty(&model.info).expect("QuantInfo serializes");
     std::fs::write(&info, json).map_err(io(&info))?;
-    let kept = tmp.keep();
-    std::fs::rename(&kept, out_dir).map_err(io(out_dir))?;
+    // Rename first: if it fails, dropping `tmp` removes the temporary folder.
+    std::fs::rename(tmp.path(), out_dir).map_err(io(out_dir))?;
+    let _ = tmp.keep();
     Ok(bytes.len() as u64)
 }
 
@@ -255,6 +256,26 @@ pub fn load(dir: &Path) -> Result<QuantizedModel> {
         });
     }
     let config = BertConfig::from_file(&dir.join("config.json"))?;
+    if hone_model::bert::Activation::from_hf(&config.hidden_act)
+        != Some(hone_model::bert::Activation::Gelu)
+    {
+        return Err(CompressError::Corrupt {
+            path: dir.join("config.json"),
+            detail: format!(
+                "hidden_act `{}`: the CPU engine runs `gelu` only",
+                config.hidden_act
+            ),
+        });
+    }
+    if let Some(bad) = info.layers.iter().find(|l| {
+        l.activation_scale
+            .is_some_and(|s| !(s.is_finite() && s > 0.0))
+    }) {
+        return Err(CompressError::Corrupt {
+            path: info_path,
+            detail: format!("{}: activation scale must be positive and finite", bad.id),
+        });
+    }
     let path = dir.join(WEIGHTS_FILE);
     let bytes = std::fs::read(&path).map_err(io(&path))?;
     let st = SafeTensors::deserialize(&bytes).map_err(|e| CompressError::Corrupt {

@@ -8,6 +8,11 @@ use super::Tile;
 pub(super) fn kernel(a: &[i16], b: &[i16], pairs: usize, tile: &mut Tile) {
     assert!(a.len() >= pairs * 12 && b.len() >= pairs * 32);
     #[cfg(target_arch = "x86_64")]
+    debug_assert!(
+        is_x86_feature_detected!("avx2"),
+        "AVX2 kernel on a CPU without AVX2"
+    );
+    #[cfg(target_arch = "x86_64")]
     // SAFETY: `Isa::Avx2` is only handed out after run-time detection of
     // AVX2 (`Isa::checked`), and the slice lengths were checked above.
     unsafe {

@@ -21,6 +21,7 @@ pub struct PackedS8 {
 impl PackedS8 {
     /// From `b`, row-major K × N.
     pub fn from_kn(b: &[i8], k: usize, n: usize) -> Result<Self, KernelError> {
+        nonzero_k(k)?;
         check_len("weights (K × N)", k * n, b.len())?;
         Ok(Self::pack(k, n, |kk, nn| b[kk * n + nn], vec![1.0; n]))
     }
@@ -28,6 +29,7 @@ impl PackedS8 {
     /// From `w`, row-major N × K — one row per output channel, the layout of
     /// PyTorch's `Linear.weight` — with one scale per output channel.
     pub fn from_nk(w: &[i8], n: usize, k: usize, scales: Vec<f32>) -> Result<Self, KernelError> {
+        nonzero_k(k)?;
         check_len("weights (N × K)", n * k, w.len())?;
         check_len("weight scales", n, scales.len())?;
         Ok(Self::pack(k, n, |kk, nn| w[nn * k + kk], scales))
@@ -90,6 +92,16 @@ impl PackedS8 {
     pub(crate) fn panel(&self, panel: usize) -> &[i16] {
         let len = self.pairs() * 2 * NR;
         &self.data[panel * len..(panel + 1) * len]
+    }
+}
+
+/// A product over an empty inner dimension has nothing to pack (and the
+/// kernels step through K in pairs), so it is refused up front.
+fn nonzero_k(k: usize) -> Result<(), KernelError> {
+    if k == 0 {
+        Err(KernelError::InnerDim { a: 0, b: 0 })
+    } else {
+        Ok(())
     }
 }
 

@@ -170,6 +170,11 @@ impl Linear {
 }
 
 fn check(weight: usize, want_weight: usize, bias: usize, want_bias: usize) -> Result<()> {
+    if want_weight == 0 {
+        return Err(ModelError::Engine(
+            "a dense layer needs at least one input and one output".into(),
+        ));
+    }
     if weight != want_weight || bias != want_bias {
         return Err(ModelError::Engine(format!(
             "dense layer: weight has {weight} values (expected {want_weight}), bias {bias} (expected {want_bias})"

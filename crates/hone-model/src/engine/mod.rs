@@ -299,6 +299,9 @@ impl FastBert {
         self.check(tokens)?;
         let h = self.config.hidden_size;
         let rows = tokens.batch * tokens.seq;
+        if rows == 0 {
+            return Ok(Vec::new());
+        }
         let eps = self.config.layer_norm_eps as f32;
         let mut hidden = self.embed(tokens);
         par_rows(&mut hidden, h, |row| {
