@@ -180,6 +180,19 @@ fn bad_input_is_refused() {
         matches!(&err, ModelError::Input(m) if m.contains("token id 100")),
         "{err}"
     );
+    let empty = engine
+        .forward(Tokens {
+            ids: &[],
+            mask: &[],
+            types: &[],
+            batch: 3,
+            seq: 0,
+        })
+        .unwrap();
+    assert!(
+        empty.is_empty(),
+        "no tokens, no hidden states (and no panic)"
+    );
     let err = engine
         .forward(Tokens {
             batch: 2,
