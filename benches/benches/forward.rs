@@ -6,9 +6,10 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use hone::backend::{BackendJob, BackendKind, dispatch};
+use hone::bench::full_batch;
 use hone::model::BertModel;
 use hone::model::pooling::mean_pool;
-use hone_benches::{full_batch, minilm_dir};
+use hone_benches::minilm_dir;
 
 const SEQ_LEN: usize = 128;
 
@@ -26,9 +27,9 @@ impl BackendJob for Forward<'_> {
         let mut group = self.c.benchmark_group("minilm_l6_forward");
         group.sample_size(10);
         for batch in [1usize, 32] {
-            let (ids, mask, types) = full_batch(&dir, batch, SEQ_LEN);
+            let b = full_batch(&dir, batch, SEQ_LEN).expect("bench input");
             let input = model
-                .input(batch, SEQ_LEN, &ids, &mask, &types, &device)
+                .input(batch, SEQ_LEN, &b.ids, &b.mask, &b.types, &device)
                 .expect("input");
             group.bench_function(
                 BenchmarkId::new(label.clone(), format!("b{batch}x{SEQ_LEN}")),

@@ -4,18 +4,11 @@
 
 use std::path::Path;
 
-use hone_compress::quant::{self, Batch, Plan, QuantizedModel, Scheme, SourceModel};
+use hone_compress::quant::{self, Batch, Plan, Scheme, SourceModel};
 use hone_data::tokenize::TextTokenizer;
 use hone_model::engine::{FastBert, Storage};
 
 use crate::Result;
-
-/// A model folder loaded on the engine.
-pub struct FastModel {
-    pub engine: FastBert,
-    /// What quantized it, when it is quantized.
-    pub quantized: Option<QuantizedModel>,
-}
 
 /// Loads `dir`: quantized folders as saved, f32 folders as f32.
 pub fn load(dir: &Path) -> Result<FastBert> {

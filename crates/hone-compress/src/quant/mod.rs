@@ -11,7 +11,7 @@ pub mod source;
 
 use std::collections::BTreeSet;
 
-use hone_model::engine::{FastBert, Linear, LinearId, Role, Storage, Table, Weights};
+use hone_model::engine::{FastBert, LinearId, Role, Storage, Table, Weights};
 use serde::{Deserialize, Serialize};
 
 pub use calibrate::{Batch, Method};
@@ -133,48 +133,34 @@ pub fn quantize(source: &SourceModel, plan: &Plan) -> Result<QuantizedModel> {
             )));
         }
     }
-    // Start from f32 and convert layer by layer: smoothing needs the
-    // LayerNorm that feeds each layer, and calibration the f32 activations.
-    let reference = source.engine(|_| Storage::F32)?;
-    let mut engine = reference.clone();
-    let mut calibration = None;
-    let static_scales = match plan.scheme {
-        Scheme::Int8Static { method } => {
-            let scales = calibrate::calibrate(&reference, &plan.calibration, method)?;
-            calibration = Some(CalibrationInfo {
-                method,
-                texts: plan.calibration.iter().map(|b| b.batch).sum(),
-                data: plan.calibration_source.clone().unwrap_or_default(),
-            });
-            Some(scales)
+    let choose = |id: LinearId| {
+        if plan.keep_f32.contains(&id) {
+            Storage::F32
+        } else {
+            storage
         }
-        _ => None,
     };
-    for layer in 0..reference.blocks.len() {
-        for role in Role::ALL {
-            let id = LinearId { layer, role };
-            if plan.keep_f32.contains(&id) {
-                continue;
-            }
-            let f32_linear = reference.blocks[layer].linear(role);
-            let (w, bias) = (f32_linear.weight_out_in(), f32_linear.bias.clone());
-            let (d_out, d_in) = (f32_linear.d_out, f32_linear.d_in);
-            let quantized = match (plan.scheme, &static_scales) {
-                (Scheme::Int4Weight { group }, _) => Linear::int4(&w, bias, d_out, d_in, group)?,
-                (_, Some(scales)) => {
-                    let mut l = Linear::int8(&w, bias, d_out, d_in)?;
-                    if let Weights::Int8 {
-                        activation_scale, ..
-                    } = &mut l.weights
-                    {
-                        *activation_scale = scales.get(&id).copied();
-                    }
-                    l
+    let mut engine = source.engine(choose)?;
+    let mut calibration = None;
+    if let Scheme::Int8Static { method } = plan.scheme {
+        // Scales come from what the f32 model's layers see.
+        let scales =
+            calibrate::calibrate(&source.engine(|_| Storage::F32)?, &plan.calibration, method)?;
+        for (layer, block) in engine.blocks.iter_mut().enumerate() {
+            for role in Role::ALL {
+                if let Weights::Int8 {
+                    activation_scale, ..
+                } = &mut block.linear_mut(role).weights
+                {
+                    *activation_scale = scales.get(&LinearId { layer, role }).copied();
                 }
-                (_, None) => Linear::int8(&w, bias, d_out, d_in)?,
-            };
-            *engine.blocks[layer].linear_mut(role) = quantized;
+            }
         }
+        calibration = Some(CalibrationInfo {
+            method,
+            texts: plan.calibration.iter().map(|b| b.batch).sum(),
+            data: plan.calibration_source.clone().unwrap_or_default(),
+        });
     }
     let h = source.config.hidden_size;
     let word = match std::mem::replace(&mut engine.word, Table::F32(Vec::new())) {

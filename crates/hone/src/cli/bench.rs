@@ -137,7 +137,7 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<(), Failure> {
     if args.json {
         println!(
             "{}",
-            serde_json::json!({ "model": dir.display().to_string(), "threads": rayon_threads(), "rows": rows })
+            serde_json::json!({ "model": dir.display().to_string(), "threads": threads(), "rows": rows })
         );
     } else {
         print_table(&rows, &args.batch, args.seq);
@@ -145,7 +145,7 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn rayon_threads() -> usize {
+fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
