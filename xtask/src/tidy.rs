@@ -16,11 +16,15 @@ mod tests {
     fn layer(krate: &str) -> Option<u8> {
         Some(match krate {
             "hone-kernels" => 0,
-            "hone-model" | "hone-data" | "hone-metrics" => 1,
-            "hone-train" => 2,
-            "hone-compress" | "hone-tasks" => 3,
-            "hone" => 4,
-            "xtask" | "hone-benches" => 5,
+            "hone-model" | "hone-data" | "hone-metrics" => 10,
+            "hone-train" => 20,
+            // Layer 3 is ordered: compressing a classifier (distilling,
+            // fine-tuning after pruning) trains and evaluates it, so
+            // hone-compress builds on hone-tasks, never the reverse.
+            "hone-tasks" => 30,
+            "hone-compress" => 35,
+            "hone" => 40,
+            "xtask" | "hone-benches" => 50,
             _ => return None,
         })
     }

@@ -10,6 +10,10 @@ pub enum CompressError {
     Model(#[from] hone_model::ModelError),
     #[error(transparent)]
     Data(#[from] hone_data::DataError),
+    #[error(transparent)]
+    Task(#[from] hone_tasks::TaskError),
+    #[error(transparent)]
+    Train(#[from] hone_train::TrainError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

@@ -28,6 +28,17 @@ pub struct BertConfig {
     pub hidden_dropout_prob: f64,
     #[serde(default = "default_dropout")]
     pub attention_probs_dropout_prob: f64,
+    /// Per-layer widths after structured pruning (hone's own field; absent
+    /// for uniform models). `num_attention_heads` still fixes the head size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hone_layer_shapes: Option<Vec<LayerShape>>,
+}
+
+/// The attention heads and feed-forward width of one encoder layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerShape {
+    pub heads: usize,
+    pub intermediate_size: usize,
 }
 
 fn default_hidden_act() -> String {
@@ -95,11 +106,74 @@ impl BertConfig {
         if !(self.layer_norm_eps > 0.0) {
             return Err("`layer_norm_eps` must be positive".into());
         }
+        if let Some(shapes) = &self.hone_layer_shapes {
+            if shapes.len() != self.num_hidden_layers {
+                return Err(format!(
+                    "`hone_layer_shapes` lists {} layers but `num_hidden_layers` is {}",
+                    shapes.len(),
+                    self.num_hidden_layers
+                ));
+            }
+            if let Some(i) = shapes
+                .iter()
+                .position(|s| s.heads == 0 || s.intermediate_size == 0)
+            {
+                return Err(format!(
+                    "`hone_layer_shapes` layer {i} has no heads or no feed-forward width"
+                ));
+            }
+        }
         Ok(())
     }
 
     pub fn head_dim(&self) -> usize {
         self.hidden_size / self.num_attention_heads
+    }
+
+    /// The shape of layer `layer`: its pruned shape when the config lists
+    /// one, the uniform `num_attention_heads` × `intermediate_size` otherwise.
+    pub fn layer(&self, layer: usize) -> LayerShape {
+        match &self.hone_layer_shapes {
+            Some(shapes) => shapes[layer],
+            None => LayerShape {
+                heads: self.num_attention_heads,
+                intermediate_size: self.intermediate_size,
+            },
+        }
+    }
+
+    /// Whether every layer has the uniform shape.
+    pub fn is_uniform(&self) -> bool {
+        (0..self.num_hidden_layers).all(|l| {
+            self.layer(l)
+                == LayerShape {
+                    heads: self.num_attention_heads,
+                    intermediate_size: self.intermediate_size,
+                }
+        })
+    }
+
+    /// Writes this config as `out`, keeping every field of `original` (a
+    /// Hugging Face `config.json`) that hone does not model, such as
+    /// `model_type` or `architectures`.
+    pub fn write_over(&self, original: &Path, out: &Path) -> Result<()> {
+        let io = |path: &Path, source| ModelError::Io {
+            path: path.into(),
+            source,
+        };
+        let text = std::fs::read_to_string(original).map_err(|e| io(original, e))?;
+        let mut merged: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+            .map_err(|e| ModelError::Config {
+                path: original.into(),
+                detail: e.to_string(),
+            })?;
+        merged.remove("hone_layer_shapes");
+        let own = serde_json::to_value(self).expect("config serializes");
+        if let serde_json::Value::Object(fields) = own {
+            merged.extend(fields);
+        }
+        let json = serde_json::to_string_pretty(&merged).expect("json serializes");
+        std::fs::write(out, json + "\n").map_err(|e| io(out, e))
     }
 }
 
@@ -131,5 +205,33 @@ mod tests {
             ..c
         };
         assert!(bad.validate().unwrap_err().contains("swish"));
+    }
+
+    #[test]
+    fn layer_shapes_default_to_uniform_and_are_checked() {
+        let c = minilm();
+        assert!(c.is_uniform());
+        assert_eq!(c.layer(3).heads, 12);
+        let shape = LayerShape {
+            heads: 6,
+            intermediate_size: 768,
+        };
+        let pruned = BertConfig {
+            hone_layer_shapes: Some(vec![shape; 6]),
+            ..c.clone()
+        };
+        assert!(pruned.validate().is_ok());
+        assert!(!pruned.is_uniform());
+        assert_eq!(pruned.layer(5), shape);
+        let short = BertConfig {
+            hone_layer_shapes: Some(vec![shape; 5]),
+            ..c.clone()
+        };
+        assert!(short.validate().unwrap_err().contains("lists 5 layers"));
+        let empty = BertConfig {
+            hone_layer_shapes: Some(vec![LayerShape { heads: 0, ..shape }; 6]),
+            ..c
+        };
+        assert!(empty.validate().unwrap_err().contains("layer 0"));
     }
 }

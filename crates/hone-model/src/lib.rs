@@ -19,5 +19,5 @@ pub mod pooling;
 
 pub use bert::{BertInput, BertModel, InputLimits};
 pub use checkpoint::{Checkpoint, NamedTensor, write_safetensors};
-pub use config::BertConfig;
+pub use config::{BertConfig, LayerShape};
 pub use error::{ModelError, Result};

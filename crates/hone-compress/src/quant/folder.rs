@@ -20,15 +20,6 @@ use crate::{CompressError, Result};
 
 pub const WEIGHTS_FILE: &str = "model.quant.safetensors";
 pub const QUANT_FILE: &str = "hone_quant.json";
-/// Files copied from the source folder when present.
-const CARRIED_FILES: [&str; 5] = [
-    "config.json",
-    "tokenizer.json",
-    "sentence_bert_config.json",
-    "hone_classifier.json",
-    "vocab.txt",
-];
-
 /// Whether `dir` holds a quantized model.
 pub fn is_quantized(dir: &Path) -> bool {
     dir.join(QUANT_FILE).is_file()
@@ -123,27 +114,6 @@ fn linear_prefix(id: LinearId) -> String {
 /// Saves `model` to `out_dir` (replacing nothing: it must not exist yet),
 /// copying the config and tokenizer files from `source_dir`.
 pub fn save(model: &QuantizedModel, source_dir: &Path, out_dir: &Path) -> Result<u64> {
-    if out_dir.exists() {
-        return Err(CompressError::Invalid(format!(
-            "{} already exists; choose a new output folder",
-            out_dir.display()
-        )));
-    }
-    let parent = out_dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(io(parent))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".hone-quant-")
-        .tempdir_in(parent)
-        .map_err(io(parent))?;
-    for file in CARRIED_FILES {
-        let from = source_dir.join(file);
-        if from.is_file() {
-            std::fs::copy(&from, tmp.path().join(file)).map_err(io(&from))?;
-        }
-    }
     let tensors = tensors_of(model);
     let views: Vec<(String, TensorView<'_>)> = tensors
         .iter()
@@ -155,14 +125,13 @@ pub fn save(model: &QuantizedModel, source_dir: &Path, out_dir: &Path) -> Result
         .collect::<Result<_>>()?;
     let bytes = safetensors::serialize(views, None)
         .map_err(|e| CompressError::Invalid(format!("{e:?}")))?;
-    let weights = tmp.path().join(WEIGHTS_FILE);
-    std::fs::write(&weights, &bytes).map_err(io(&weights))?;
-    let info = tmp.path().join(QUANT_FILE);
-    let json = serde_json::to_string_pretty(&model.info).expect("QuantInfo serializes");
-    std::fs::write(&info, json).map_err(io(&info))?;
-    // Rename first: if it fails, dropping `tmp` removes the temporary folder.
-    std::fs::rename(tmp.path(), out_dir).map_err(io(out_dir))?;
-    let _ = tmp.keep();
+    crate::folder::write_model_folder(source_dir, out_dir, |tmp| {
+        let weights = tmp.join(WEIGHTS_FILE);
+        std::fs::write(&weights, &bytes).map_err(io(&weights))?;
+        let info = tmp.join(QUANT_FILE);
+        let json = serde_json::to_string_pretty(&model.info).expect("QuantInfo serializes");
+        std::fs::write(&info, json).map_err(io(&info))
+    })?;
     Ok(bytes.len() as u64)
 }
 
@@ -346,10 +315,12 @@ pub fn load(dir: &Path) -> Result<QuantizedModel> {
                 bias,
             })
         };
-        let f = config.intermediate_size;
+        let shape = config.layer(layer);
+        let (f, width) = (shape.intermediate_size, shape.heads * config.head_dim());
         blocks.push(Block {
-            qkv: linear(Role::Qkv, 3 * h, h)?,
-            attention_out: linear(Role::AttentionOut, h, h)?,
+            heads: shape.heads,
+            qkv: linear(Role::Qkv, 3 * width, h)?,
+            attention_out: linear(Role::AttentionOut, h, width)?,
             attention_norm: norm(&format!("encoder.layer.{layer}.attention_norm"))?,
             ffn_in: linear(Role::FfnIn, f, h)?,
             ffn_out: linear(Role::FfnOut, h, f)?,

@@ -7,16 +7,15 @@
 pub mod calibrate;
 pub mod fallback;
 pub mod folder;
-pub mod source;
 
 use std::collections::BTreeSet;
 
 use hone_model::engine::{FastBert, LinearId, Role, Storage, Table, Weights};
 use serde::{Deserialize, Serialize};
 
+pub use crate::source::{Extra, SourceModel};
 pub use calibrate::{Batch, Method};
 pub use folder::{QUANT_FILE, WEIGHTS_FILE, is_quantized, load, save};
-pub use source::{Extra, SourceModel};
 
 use crate::{CompressError, Result};
 

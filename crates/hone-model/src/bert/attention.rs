@@ -21,10 +21,19 @@ pub struct SelfAttention<B: Backend> {
 }
 
 impl<B: Backend> SelfAttention<B> {
-    /// `hidden`: `[batch, seq, width]`; `pad`: `[batch, heads, seq, seq]`, true at padding keys.
+    /// `hidden`: `[batch, seq, width]`; `pad`: `[batch, ≥ heads, seq, seq]`,
+    /// true at padding keys (a layer with pruned heads uses the first ones).
     pub fn forward(&self, hidden: Tensor<B, 3>, pad: Tensor<B, 4, Bool>) -> Tensor<B, 3> {
-        let [batch, seq_len, width] = hidden.dims();
+        let [batch, seq_len, _] = hidden.dims();
+        // The attention width is heads × head size, which pruning can make
+        // narrower than the hidden width.
+        let width = self.query.weight.dims()[1];
         let head_dim = width / self.n_heads;
+        let pad = if pad.dims()[1] > self.n_heads {
+            pad.slice([0..batch, 0..self.n_heads, 0..seq_len, 0..seq_len])
+        } else {
+            pad
+        };
         let heads = |t: Tensor<B, 3>| {
             t.reshape([batch, seq_len, self.n_heads, head_dim])
                 .swap_dims(1, 2)

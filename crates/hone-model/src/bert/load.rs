@@ -68,16 +68,20 @@ pub(super) fn bert<B: Backend>(
     let mut layers = Vec::with_capacity(config.num_hidden_layers);
     for i in 0..config.num_hidden_layers {
         let p = format!("encoder.layer.{i}");
-        let i_size = config.intermediate_size;
+        let shape = config.layer(i);
+        let i_size = shape.intermediate_size;
+        // Pruned layers keep the head size but not the head count.
+        let width = shape.heads * config.head_dim();
+        let heads = "hidden_size, heads × head size";
         layers.push(BertLayer {
             attention: SelfAttention {
-                query: l.linear(&format!("{p}.attention.self.query"), h, h, "hidden_size")?,
-                key: l.linear(&format!("{p}.attention.self.key"), h, h, "hidden_size")?,
-                value: l.linear(&format!("{p}.attention.self.value"), h, h, "hidden_size")?,
-                output: l.linear(&format!("{p}.attention.output.dense"), h, h, "hidden_size")?,
+                query: l.linear(&format!("{p}.attention.self.query"), h, width, heads)?,
+                key: l.linear(&format!("{p}.attention.self.key"), h, width, heads)?,
+                value: l.linear(&format!("{p}.attention.self.value"), h, width, heads)?,
+                output: l.linear(&format!("{p}.attention.output.dense"), width, h, heads)?,
                 layer_norm: l.layer_norm(&format!("{p}.attention.output.LayerNorm"))?,
                 dropout: DropoutConfig::new(config.hidden_dropout_prob).init(),
-                n_heads: config.num_attention_heads,
+                n_heads: shape.heads,
             },
             feed_forward: FeedForward {
                 intermediate: l.linear(
@@ -110,7 +114,7 @@ pub(super) fn bert<B: Backend>(
         max_positions: config.max_position_embeddings,
         vocab_size: config.vocab_size,
         type_vocab_size: config.type_vocab_size,
-        n_heads: config.num_attention_heads,
+        n_heads: super::save::max_heads(config),
     })
 }
 

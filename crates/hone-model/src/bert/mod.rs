@@ -191,6 +191,20 @@ impl<B: Backend> BertModel<B> {
         hidden
     }
 
+    /// The output of every layer, `[batch, seq_len, hidden]` each (the last
+    /// is [`Self::forward`]'s); distillation matches students to these.
+    pub fn forward_layers(&self, input: &BertInput<B>) -> Vec<Tensor<B, 3>> {
+        let mut hidden = self
+            .embeddings
+            .forward(input.input_ids.clone(), input.token_type_ids.clone());
+        let mut outputs = Vec::with_capacity(self.layers.len());
+        for layer in &self.layers {
+            hidden = layer.forward(hidden, input.key_padding.clone());
+            outputs.push(hidden.clone());
+        }
+        outputs
+    }
+
     /// The pooler output (dense + tanh over the first token), when the
     /// checkpoint has a pooler.
     pub fn pool_first_token(&self, hidden: Tensor<B, 3>) -> Option<Tensor<B, 2>> {

@@ -124,23 +124,27 @@ impl<B: Backend> BertModel<B> {
             dropout: dropout(),
         };
         let layers = (0..config.num_hidden_layers)
-            .map(|_| BertLayer {
-                attention: SelfAttention {
-                    query: linear(h, h),
-                    key: linear(h, h),
-                    value: linear(h, h),
-                    output: linear(h, h),
-                    layer_norm: norm(),
-                    dropout: dropout(),
-                    n_heads: config.num_attention_heads,
-                },
-                feed_forward: FeedForward {
-                    intermediate: linear(h, config.intermediate_size),
-                    output: linear(config.intermediate_size, h),
-                    layer_norm: norm(),
-                    dropout: dropout(),
-                    activation,
-                },
+            .map(|l| {
+                let shape = config.layer(l);
+                let width = shape.heads * config.head_dim();
+                BertLayer {
+                    attention: SelfAttention {
+                        query: linear(h, width),
+                        key: linear(h, width),
+                        value: linear(h, width),
+                        output: linear(width, h),
+                        layer_norm: norm(),
+                        dropout: dropout(),
+                        n_heads: shape.heads,
+                    },
+                    feed_forward: FeedForward {
+                        intermediate: linear(h, shape.intermediate_size),
+                        output: linear(shape.intermediate_size, h),
+                        layer_norm: norm(),
+                        dropout: dropout(),
+                        activation,
+                    },
+                }
             })
             .collect();
         Ok(BertModel {
@@ -150,9 +154,18 @@ impl<B: Backend> BertModel<B> {
             max_positions: config.max_position_embeddings,
             vocab_size: config.vocab_size,
             type_vocab_size: config.type_vocab_size,
-            n_heads: config.num_attention_heads,
+            n_heads: max_heads(config),
         })
     }
+}
+
+/// The most heads of any layer: the padding mask is built this wide and
+/// sliced by layers with fewer.
+pub(super) fn max_heads(config: &BertConfig) -> usize {
+    (0..config.num_hidden_layers)
+        .map(|l| config.layer(l).heads)
+        .max()
+        .unwrap_or(config.num_attention_heads)
 }
 
 impl<B: Backend> BertModel<B> {

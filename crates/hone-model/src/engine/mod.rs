@@ -135,6 +135,9 @@ pub struct Norm {
 /// One encoder block.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Block {
+    /// Attention heads (fewer than the config's after head pruning; the
+    /// head size is the config's).
+    pub heads: usize,
     pub qkv: Linear,
     pub attention_out: Linear,
     pub attention_norm: Norm,
@@ -231,21 +234,27 @@ impl FastBert {
         for layer in 0..config.num_hidden_layers {
             let p = format!("encoder.layer.{layer}");
             let id = |role| LinearId { layer, role };
-            let mut qkv_w = Vec::with_capacity(3 * h * h);
-            let mut qkv_b = Vec::with_capacity(3 * h);
+            let shape = config.layer(layer);
+            let width = shape.heads * config.head_dim();
+            let mut qkv_w = Vec::with_capacity(3 * width * h);
+            let mut qkv_b = Vec::with_capacity(3 * width);
             for part in ["query", "key", "value"] {
-                qkv_w.extend(get(&format!("{p}.attention.self.{part}.weight"), h * h)?);
-                qkv_b.extend(get(&format!("{p}.attention.self.{part}.bias"), h)?);
+                qkv_w.extend(get(
+                    &format!("{p}.attention.self.{part}.weight"),
+                    width * h,
+                )?);
+                qkv_b.extend(get(&format!("{p}.attention.self.{part}.bias"), width)?);
             }
-            let ffn = config.intermediate_size;
+            let ffn = shape.intermediate_size;
             blocks.push(Block {
-                qkv: linear(id(Role::Qkv), qkv_w, qkv_b, 3 * h, h)?,
+                heads: shape.heads,
+                qkv: linear(id(Role::Qkv), qkv_w, qkv_b, 3 * width, h)?,
                 attention_out: linear(
                     id(Role::AttentionOut),
-                    get(&format!("{p}.attention.output.dense.weight"), h * h)?,
+                    get(&format!("{p}.attention.output.dense.weight"), h * width)?,
                     get(&format!("{p}.attention.output.dense.bias"), h)?,
                     h,
-                    h,
+                    width,
                 )?,
                 attention_norm: norm(&format!("{p}.attention.output.LayerNorm"))?,
                 ffn_in: linear(
@@ -318,16 +327,21 @@ impl FastBert {
             .iter()
             .map(|&m| if m == 0 { -1e9 } else { 0.0 })
             .collect();
-        let ffn = self.config.intermediate_size;
-        let mut qkv = vec![0.0; rows * 3 * h];
-        let mut context = vec![0.0; rows * h];
+        let mut qkv = Vec::new();
+        let mut context = Vec::new();
         let mut projected = vec![0.0; rows * h];
-        let mut inner = vec![0.0; rows * ffn];
+        let mut inner = Vec::new();
         for (layer, block) in self.blocks.iter().enumerate() {
             let id = |role| LinearId { layer, role };
+            // Pruned blocks differ in width: the buffers follow each block.
+            let width = block.heads * self.config.head_dim();
+            qkv.resize(rows * 3 * width, 0.0);
+            context.resize(rows * width, 0.0);
+            inner.resize(rows * block.ffn_in.d_out, 0.0);
+            let ffn = block.ffn_in.d_out;
             observe(id(Role::Qkv), &hidden);
             block.qkv.forward(&hidden, rows, &mut qkv)?;
-            self.attention(&qkv, &key_bias, tokens, &mut context)?;
+            self.attention(&qkv, block.heads, &key_bias, tokens, &mut context)?;
             observe(id(Role::AttentionOut), &context);
             block
                 .attention_out
@@ -419,17 +433,19 @@ impl FastBert {
     }
 
     /// Scaled dot-product attention of every (batch, head) pair; `qkv` rows
-    /// hold `[q | k | v]`, `context` receives `batch × seq × hidden`.
+    /// hold `[q | k | v]`, each `heads × head size` wide, and `context`
+    /// receives `batch × seq × heads·head size`.
     fn attention(
         &self,
         qkv: &[f32],
+        heads: usize,
         key_bias: &[f32],
         t: Tokens<'_>,
         context: &mut [f32],
     ) -> Result<()> {
-        let h = self.config.hidden_size;
-        let heads = self.config.num_attention_heads;
-        let dh = h / heads;
+        let dh = self.config.head_dim();
+        // `h` is the attention width here, not the hidden width.
+        let h = heads * dh;
         let seq = t.seq;
         let scale = 1.0 / (dh as f32).sqrt();
         // One task per (batch, head), each writing its own seq × dh block;

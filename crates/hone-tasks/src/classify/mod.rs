@@ -11,6 +11,9 @@ pub mod task;
 
 pub use data::{ClassWeights, ClassifyData};
 pub use model::{ClassifierInfo, INFO_FILE, Pooling, TextClassifier, read_info};
-pub use predict::{argmax, evaluate, predict_proba};
-pub use recipe::{AutoBatch, FinetuneConfig, FinetuneJob, FinetuneMetrics, finetune};
+pub use predict::{argmax, evaluate, predict_logits, predict_proba};
+pub use recipe::{
+    AutoBatch, ClassifierTask, FinetuneConfig, FinetuneJob, FinetuneMetrics, RecipeRun,
+    classify_task, finetune, initial_model, prepare, train_and_save,
+};
 pub use task::{Batching, ClassifyTask};

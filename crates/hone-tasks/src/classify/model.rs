@@ -90,7 +90,18 @@ impl<B: Backend> TextClassifier<B> {
 
     /// Logits `[batch, classes]`.
     pub fn forward(&self, input: &BertInput<B>) -> Tensor<B, 2> {
-        let hidden = self.encoder.forward(input);
+        self.logits(self.encoder.forward(input), input)
+    }
+
+    /// Logits and the output of every encoder layer (for distillation).
+    pub fn forward_layers(&self, input: &BertInput<B>) -> (Tensor<B, 2>, Vec<Tensor<B, 3>>) {
+        let layers = self.encoder.forward_layers(input);
+        let last = layers.last().expect("an encoder has layers").clone();
+        (self.logits(last, input), layers)
+    }
+
+    /// The head over the encoder's last hidden state.
+    fn logits(&self, hidden: Tensor<B, 3>, input: &BertInput<B>) -> Tensor<B, 2> {
         let pooled = if self.mean_pool {
             mean_pool(hidden, input.attention_mask.clone())
         } else {

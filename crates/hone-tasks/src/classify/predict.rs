@@ -3,7 +3,6 @@
 //! and the metrics of a labelled split.
 
 use burn::prelude::*;
-use burn::tensor::activation::softmax;
 use hone_data::datasets::Example;
 use hone_data::tokenize::TextTokenizer;
 use hone_metrics::{ClassificationReport, classification_report};
@@ -13,6 +12,24 @@ use crate::Result;
 
 /// Class probabilities `[texts][classes]` of `texts`, in input order.
 pub fn predict_proba<B: Backend>(
+    model: &TextClassifier<B>,
+    tokenizer: &TextTokenizer,
+    texts: &[&str],
+    batch_size: usize,
+    device: &B::Device,
+) -> Result<Vec<Vec<f32>>> {
+    let mut rows = predict_logits(model, tokenizer, texts, batch_size, device)?;
+    for row in &mut rows {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        row.iter_mut().for_each(|v| *v = (*v - max).exp());
+        let sum: f32 = row.iter().sum();
+        row.iter_mut().for_each(|v| *v /= sum);
+    }
+    Ok(rows)
+}
+
+/// Logits `[texts][classes]` of `texts`, in input order.
+pub fn predict_logits<B: Backend>(
     model: &TextClassifier<B>,
     tokenizer: &TextTokenizer,
     texts: &[&str],
@@ -35,9 +52,9 @@ pub fn predict_proba<B: Backend>(
             &enc.token_type_ids,
             device,
         )?;
-        let probs = softmax(model.forward(&input), 1);
-        let classes = probs.dims()[1];
-        let values = probs
+        let logits = model.forward(&input);
+        let classes = logits.dims()[1];
+        let values = logits
             .into_data()
             .convert::<f32>()
             .into_vec::<f32>()

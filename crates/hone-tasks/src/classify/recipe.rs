@@ -106,6 +106,9 @@ pub struct FinetuneJob<'a> {
 }
 
 /// Trains, evaluates and writes the output folder; returns `metrics.json`.
+/// `model_dir` is either a pretrained encoder (a fresh head is put on it)
+/// or a classifier hone wrote (training continues from its head, whose
+/// labels must be the data's).
 pub fn finetune<B: AutodiffBackend>(
     job: FinetuneJob<'_>,
     device: &B::Device,
@@ -115,10 +118,35 @@ pub fn finetune<B: AutodiffBackend>(
         model_name,
         data,
         out_dir,
-        mut config,
+        config,
         wordnet,
         options,
     } = job;
+    let tokenizer = prepare(model_dir, out_dir, &config)?;
+    B::seed(device, config.train.seed);
+    let model = initial_model::<B>(model_dir, data, &config, device)?;
+    let mut task = classify_task(
+        data,
+        &tokenizer,
+        &config,
+        model.encoder.limits(),
+        wordnet,
+        device,
+    )?;
+    let run = RecipeRun {
+        source_dir: model_dir,
+        model_name,
+        data,
+        tokenizer: &tokenizer,
+        out_dir,
+        config,
+        options,
+    };
+    train_and_save(&mut task, model, run, device)
+}
+
+/// Checks the settings, creates `out_dir` and loads the tokenizer.
+pub fn prepare(model_dir: &Path, out_dir: &Path, config: &FinetuneConfig) -> Result<TextTokenizer> {
     config.augment.validate()?;
     if config.max_len < 3 {
         return Err(TaskError::Config(format!(
@@ -127,23 +155,61 @@ pub fn finetune<B: AutodiffBackend>(
         )));
     }
     std::fs::create_dir_all(out_dir).map_err(|e| TaskError::io(out_dir, e))?;
-    let tokenizer = TextTokenizer::from_file(&model_dir.join("tokenizer.json"), config.max_len)?
-        .with_truncation(config.truncation);
-    B::seed(device, config.train.seed);
-    let (encoder, _bert_config) = BertModel::<B>::from_dir(model_dir, device)?;
-    if config.max_len > encoder.max_positions {
+    Ok(
+        TextTokenizer::from_file(&model_dir.join("tokenizer.json"), config.max_len)?
+            .with_truncation(config.truncation),
+    )
+}
+
+/// The model training starts from: a classifier folder as saved (its
+/// labels must match the data's), or a pretrained encoder with a new head.
+pub fn initial_model<B: AutodiffBackend>(
+    model_dir: &Path,
+    data: &ClassifyData,
+    config: &FinetuneConfig,
+    device: &B::Device,
+) -> Result<TextClassifier<B>> {
+    let model = if model_dir.join(INFO_FILE).is_file() {
+        let (mut model, _, info) = TextClassifier::<B>::load(model_dir, device)?;
+        if info.labels != data.labels {
+            return Err(TaskError::Config(format!(
+                "{} was trained on labels {:?} but the data has {:?}",
+                model_dir.display(),
+                info.labels,
+                data.labels
+            )));
+        }
+        model.dropout = burn::nn::DropoutConfig::new(config.head_dropout).init();
+        model.mean_pool = config.pooling == Pooling::Mean;
+        model
+    } else {
+        let (encoder, _) = BertModel::<B>::from_dir(model_dir, device)?;
+        TextClassifier::new(
+            encoder,
+            data.labels.len(),
+            config.pooling,
+            config.head_dropout,
+        )
+    };
+    if config.max_len > model.encoder.max_positions {
         return Err(TaskError::Config(format!(
             "max length {} is more than the model's {} positions",
-            config.max_len, encoder.max_positions
+            config.max_len, model.encoder.max_positions
         )));
     }
-    let limits = encoder.limits();
-    let model = TextClassifier::new(
-        encoder,
-        data.labels.len(),
-        config.pooling,
-        config.head_dropout,
-    );
+    Ok(model)
+}
+
+/// The classification task of `config` (augmentation, class weights,
+/// smoothing, batching) over `data`.
+pub fn classify_task<'a, B: AutodiffBackend>(
+    data: &'a ClassifyData,
+    tokenizer: &'a TextTokenizer,
+    config: &FinetuneConfig,
+    limits: hone_model::InputLimits,
+    wordnet: Option<WordNet>,
+    device: &B::Device,
+) -> Result<ClassifyTask<'a, B>> {
     let augmenter = if config.augment.is_identity() {
         None
     } else {
@@ -152,7 +218,7 @@ pub fn finetune<B: AutodiffBackend>(
     let weights = config.class_weights.resolve(&data.train_counts())?;
     let mut task = ClassifyTask::<B>::new(
         data,
-        &tokenizer,
+        tokenizer,
         augmenter,
         limits,
         weights,
@@ -162,6 +228,54 @@ pub fn finetune<B: AutodiffBackend>(
         device,
     )?;
     task.batching = config.batching;
+    Ok(task)
+}
+
+/// A task that trains a [`TextClassifier`] and whose micro-batch size the
+/// batch-size finder may change.
+pub trait ClassifierTask<B: AutodiffBackend>:
+    hone_train::TrainTask<B, Model = TextClassifier<B>>
+{
+    fn set_batch_size(&mut self, batch_size: usize);
+}
+
+impl<B: AutodiffBackend> ClassifierTask<B> for ClassifyTask<'_, B> {
+    fn set_batch_size(&mut self, batch_size: usize) {
+        self.batch_size = batch_size;
+    }
+}
+
+/// Everything [`train_and_save`] needs besides the task and the model.
+pub struct RecipeRun<'a> {
+    /// Where `config.json` and `tokenizer.json` are copied from.
+    pub source_dir: &'a Path,
+    pub model_name: String,
+    pub data: &'a ClassifyData,
+    pub tokenizer: &'a TextTokenizer,
+    pub out_dir: &'a Path,
+    pub config: FinetuneConfig,
+    pub options: RunOptions,
+}
+
+/// The shared second half of every classifier recipe (fine-tuning,
+/// distillation, fine-tuning after pruning): the batch-size finder, the
+/// schedule's horizon, training, evaluation of the best model on the
+/// validation and test splits, and the output folder.
+pub fn train_and_save<B: AutodiffBackend, T: ClassifierTask<B>>(
+    task: &mut T,
+    model: TextClassifier<B>,
+    run: RecipeRun<'_>,
+    device: &B::Device,
+) -> Result<FinetuneMetrics> {
+    let RecipeRun {
+        source_dir,
+        model_name,
+        data,
+        tokenizer,
+        out_dir,
+        mut config,
+        options,
+    } = run;
     let batch_probes = match &config.auto_batch {
         Some(auto) => {
             // A resumed run reuses the size chosen when it started (the
@@ -178,7 +292,7 @@ pub fn finetune<B: AutodiffBackend>(
                     .filter(|&c| c <= effective)
                     .collect();
                 let choice = find_batch_size::<B, _>(
-                    &task,
+                    &*task,
                     &model,
                     &candidates,
                     auto.memory_budget_bytes,
@@ -190,33 +304,33 @@ pub fn finetune<B: AutodiffBackend>(
             };
             config.train.batch_size = choice.batch_size;
             config.train.accumulation = accumulation_for(effective, choice.batch_size);
-            task.batch_size = choice.batch_size;
+            task.set_batch_size(choice.batch_size);
             Some(choice)
         }
         None => None,
     };
-    let micro = hone_train::TrainTask::<B>::epoch_batches(&task, 0).len();
+    let micro = task.epoch_batches(0).len();
     let total = config.train.steps_per_epoch(micro) * config.train.epochs;
     let total = config.train.max_steps.map_or(total, |m| m.min(total));
     let warmup = (config.warmup_ratio * total as f64).round() as usize;
     config.train.schedule = config.train.schedule.clone().with_horizon(warmup, total);
 
     let outcome =
-        hone_train::train::<B, _>(&task, model, &config.train, out_dir, &options, device)?;
+        hone_train::train::<B, _>(&*task, model, &config.train, out_dir, &options, device)?;
     let model = outcome.model;
     let (_, val) = evaluate(
         &model,
-        &tokenizer,
+        tokenizer,
         &data.validation,
         &data.labels,
         64,
         device,
     )?;
-    let (_, test) = evaluate(&model, &tokenizer, &data.test, &data.labels, 64, device)?;
+    let (_, test) = evaluate(&model, tokenizer, &data.test, &data.labels, 64, device)?;
 
     model.save_weights(out_dir)?;
     for file in ["config.json", "tokenizer.json"] {
-        let from = model_dir.join(file);
+        let from = source_dir.join(file);
         std::fs::copy(&from, out_dir.join(file)).map_err(|e| TaskError::io(&from, e))?;
     }
     let info = ClassifierInfo {

@@ -1,0 +1,294 @@
+//! Knowledge distillation of a fine-tuned classifier into a smaller one.
+//!
+//! The student is the teacher cut down to chosen layers ([`student`]) — or
+//! any classifier folder with the teacher's labels, such as a pruned one —
+//! trained by hone-train on a mix of the hard labels and the teacher's
+//! temperature-softened logits, optionally plus hidden-state matching
+//! ([`loss`], [`task`]). The teacher's logits on the training split are
+//! computed once and cached beside the teacher (`cache/`), so further
+//! student runs reuse them; with augmentation the teacher labels each
+//! augmented text on the fly instead.
+
+pub mod loss;
+pub mod student;
+pub mod task;
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::backend::AutodiffBackend;
+use hone_data::augment::WordNet;
+use hone_tasks::classify::{
+    ClassifyData, FinetuneConfig, FinetuneMetrics, RecipeRun, TextClassifier, classify_task,
+    initial_model, predict_logits, prepare, train_and_save,
+};
+use hone_train::RunOptions;
+use serde::{Deserialize, Serialize};
+
+use crate::{CompressError, Result, SourceModel};
+pub use student::{from_teacher_layers, spaced_layers};
+pub use task::{DistillBatch, DistillTask};
+
+/// The distillation settings of one run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DistillConfig {
+    /// Softmax temperature of the soft targets.
+    pub temperature: f32,
+    /// Weight of the soft-target loss; `1 − alpha` weighs the hard labels.
+    pub alpha: f32,
+    /// Weight of the hidden-state loss (0: off).
+    pub hidden_weight: f32,
+}
+
+impl Default for DistillConfig {
+    fn default() -> Self {
+        Self {
+            temperature: 2.0,
+            alpha: 0.5,
+            hidden_weight: 0.0,
+        }
+    }
+}
+
+impl DistillConfig {
+    pub fn validate(&self) -> Result<()> {
+        if !(self.temperature > 0.0 && self.temperature.is_finite()) {
+            return Err(CompressError::Invalid(format!(
+                "temperature {} must be positive",
+                self.temperature
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.alpha) {
+            return Err(CompressError::Invalid(format!(
+                "alpha {} must be within [0, 1]",
+                self.alpha
+            )));
+        }
+        if !(self.hidden_weight >= 0.0 && self.hidden_weight.is_finite()) {
+            return Err(CompressError::Invalid(format!(
+                "hidden-state loss weight {} must be 0 or more",
+                self.hidden_weight
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Where the student comes from.
+pub enum StudentInit<'a> {
+    /// These teacher layers (ascending), with the embeddings and head.
+    TeacherLayers(Vec<usize>),
+    /// An existing classifier folder (for example a pruned teacher); its
+    /// layers are matched to evenly spread teacher layers.
+    Folder(&'a Path),
+}
+
+/// One distillation run.
+pub struct DistillJob<'a> {
+    pub teacher_dir: &'a Path,
+    pub student: StudentInit<'a>,
+    pub data: &'a ClassifyData,
+    pub out_dir: &'a Path,
+    /// The student's training settings (epochs, LR, augmentation, …).
+    pub train: FinetuneConfig,
+    pub distill: DistillConfig,
+    pub wordnet: Option<WordNet>,
+    pub options: RunOptions,
+}
+
+/// `distill.json`, written beside the student's `metrics.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DistillRecord {
+    pub teacher: PathBuf,
+    pub distill: DistillConfig,
+    /// For each student layer, the teacher layer it started from or is matched to.
+    pub layer_map: Vec<usize>,
+    pub teacher_logits_cache: Option<PathBuf>,
+}
+
+/// Trains the student and writes it as a classifier folder.
+pub fn distill<B: AutodiffBackend>(
+    job: DistillJob<'_>,
+    device: &B::Device,
+) -> Result<FinetuneMetrics> {
+    let DistillJob {
+        teacher_dir,
+        student,
+        data,
+        out_dir,
+        train,
+        distill,
+        wordnet,
+        options,
+    } = job;
+    distill.validate()?;
+    let teacher_info = hone_tasks::classify::read_info(teacher_dir)?;
+    if teacher_info.labels != data.labels {
+        return Err(CompressError::Invalid(format!(
+            "the teacher {} knows labels {:?} but the data has {:?}",
+            teacher_dir.display(),
+            teacher_info.labels,
+            data.labels
+        )));
+    }
+    let tokenizer = prepare(teacher_dir, out_dir, &train)?;
+    let teacher_source = SourceModel::open(teacher_dir)?;
+    let teacher_layers = teacher_source.config.num_hidden_layers;
+    // The student's starting folder: written once into the run folder, so a
+    // resumed run starts from the same place.
+    let (student_dir, layer_map) = match student {
+        StudentInit::TeacherLayers(layers) => {
+            let dir = out_dir.join("student-init");
+            if !dir.is_dir() {
+                let model = from_teacher_layers(&teacher_source, &layers)?;
+                crate::folder::write_model_folder(teacher_dir, &dir, |tmp| model.write_f32(tmp))?;
+            }
+            (dir, layers)
+        }
+        StudentInit::Folder(dir) => {
+            let config = hone_model::BertConfig::from_file(&dir.join("config.json"))?;
+            let map = spaced_layers(teacher_layers, config.num_hidden_layers)?;
+            (dir.to_path_buf(), map)
+        }
+    };
+    let student_config = hone_model::BertConfig::from_file(&student_dir.join("config.json"))?;
+    if student_config.hidden_size != teacher_source.config.hidden_size {
+        return Err(CompressError::Invalid(format!(
+            "the student is {} wide and the teacher {}: students narrower than the teacher \
+             (with a learned projection for the hidden loss) are not supported yet",
+            student_config.hidden_size, teacher_source.config.hidden_size
+        )));
+    }
+    if student_config.num_hidden_layers > teacher_layers {
+        return Err(CompressError::Invalid(format!(
+            "the student has {} layers, more than the teacher's {teacher_layers}",
+            student_config.num_hidden_layers
+        )));
+    }
+    B::seed(device, train.train.seed);
+    let model = initial_model::<B>(&student_dir, data, &train, device)?;
+    let (teacher, _, _) = TextClassifier::<B::InnerBackend>::load(teacher_dir, device)?;
+    let base = classify_task(
+        data,
+        &tokenizer,
+        &train,
+        model.encoder.limits(),
+        wordnet,
+        device,
+    )?;
+    let (cached_logits, cache_path) = if base.augmenter.is_some() {
+        (None, None)
+    } else {
+        let (logits, path) =
+            cached_teacher_logits::<B>(&teacher, teacher_dir, data, &tokenizer, device)?;
+        (Some(logits), Some(path))
+    };
+    let mut task = DistillTask {
+        base,
+        teacher,
+        cached_logits,
+        config: distill.clone(),
+        layer_map: layer_map.clone(),
+    };
+    let record = DistillRecord {
+        teacher: teacher_dir.into(),
+        distill,
+        layer_map,
+        teacher_logits_cache: cache_path,
+    };
+    let run = RecipeRun {
+        source_dir: &student_dir,
+        model_name: format!("distilled from {}", teacher_dir.display()),
+        data,
+        tokenizer: &tokenizer,
+        out_dir,
+        config: train,
+        options,
+    };
+    let metrics = train_and_save(&mut task, model, run, device)?;
+    hone_train::checkpoint::write_json(&out_dir.join("distill.json"), &record)?;
+    Ok(metrics)
+}
+
+/// The teacher's logits on the training texts, read from
+/// `teacher/cache/` when an earlier run with the same texts and tokenizer
+/// settings wrote them, computed and written there otherwise.
+fn cached_teacher_logits<B: AutodiffBackend>(
+    teacher: &TextClassifier<B::InnerBackend>,
+    teacher_dir: &Path,
+    data: &ClassifyData,
+    tokenizer: &hone_data::tokenize::TextTokenizer,
+    device: &B::Device,
+) -> Result<(Vec<Vec<f32>>, PathBuf)> {
+    let texts: Vec<&str> = data.train.iter().map(|e| e.text.as_str()).collect();
+    let key = cache_key(
+        &texts,
+        tokenizer.max_len(),
+        &format!("{:?}", tokenizer.truncation()),
+    );
+    let path = teacher_dir
+        .join("cache")
+        .join(format!("teacher-logits-{key:016x}.json"));
+    if let Ok(logits) = hone_train::checkpoint::read_json::<Vec<Vec<f32>>>(&path) {
+        if logits.len() == texts.len() {
+            return Ok((logits, path));
+        }
+    }
+    let logits = predict_logits(teacher, tokenizer, &texts, 64, device)?;
+    let dir = path.parent().expect("cache file has a folder");
+    std::fs::create_dir_all(dir).map_err(crate::error::io(dir))?;
+    hone_train::checkpoint::write_json(&path, &logits)?;
+    Ok((logits, path))
+}
+
+/// FNV-1a over the texts and tokenizer settings: stable across runs and
+/// Rust versions (unlike `DefaultHasher`).
+fn cache_key(texts: &[&str], max_len: usize, truncation: &str) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            hash ^= b as u64;
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    eat(&max_len.to_le_bytes());
+    eat(truncation.as_bytes());
+    for t in texts {
+        eat(t.as_bytes());
+        eat(&[0xff]);
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_key_depends_on_texts_and_settings() {
+        let a = cache_key(&["a", "b"], 128, "Head");
+        assert_eq!(a, cache_key(&["a", "b"], 128, "Head"));
+        assert_ne!(a, cache_key(&["ab"], 128, "Head"));
+        assert_ne!(a, cache_key(&["a", "b"], 64, "Head"));
+        assert_ne!(a, cache_key(&["a", "b"], 128, "Tail"));
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        for bad in [
+            DistillConfig {
+                temperature: 0.0,
+                ..Default::default()
+            },
+            DistillConfig {
+                alpha: 1.5,
+                ..Default::default()
+            },
+            DistillConfig {
+                hidden_weight: -1.0,
+                ..Default::default()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Structured pruning that really shrinks the model: whole attention heads
+//! and feed-forward neurons are scored ([`importance`]), the least important
+//! fraction of each layer is chosen, and their rows and columns are cut out
+//! of the dense tensors ([`slice`]). The pruned folder records each layer's
+//! new width in `config.json` (`hone_layer_shapes`), so burn's model and the
+//! CPU engine both build the smaller layers — fewer multiply-adds, not a mask.
+
+pub mod importance;
+pub mod slice;
+
+use serde::{Deserialize, Serialize};
+
+pub use importance::{Importance, Scores, score};
+pub use slice::{Keep, remove};
+
+use crate::{CompressError, Result};
+
+/// How much to prune.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PrunePlan {
+    /// Fraction of each layer's attention heads to remove, in [0, 1).
+    pub heads: f64,
+    /// Fraction of each layer's feed-forward neurons to remove, in [0, 1).
+    pub ffn: f64,
+    pub importance: Importance,
+}
+
+impl PrunePlan {
+    pub fn validate(&self) -> Result<()> {
+        for (what, f) in [("--heads", self.heads), ("--ffn", self.ffn)] {
+            if !(0.0..1.0).contains(&f) {
+                return Err(CompressError::Invalid(format!(
+                    "{what} {f} is not a fraction in [0, 1) (1 would remove the whole block)"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Per layer, the `1 - fraction` highest-scoring units (at least one),
+/// returned in their original order.
+pub fn select(scores: &[Vec<f64>], fraction: f64) -> Vec<Vec<usize>> {
+    scores
+        .iter()
+        .map(|layer| {
+            let n = layer.len();
+            let keep = ((n as f64 * (1.0 - fraction)).round() as usize).clamp(1, n);
+            let mut order: Vec<usize> = (0..n).collect();
+            // Highest score first; ties broken by position so runs repeat.
+            order.sort_by(|&a, &b| layer[b].total_cmp(&layer[a]).then(a.cmp(&b)));
+            order.truncate(keep);
+            order.sort_unstable();
+            order
+        })
+        .collect()
+}
+
+/// What pruning did, saved as `hone_prune.json` in the pruned folder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PruneReport {
+    pub plan: PrunePlan,
+    /// Heads kept per layer (indices into the source's heads).
+    pub kept_heads: Vec<Vec<usize>>,
+    /// Feed-forward width kept per layer.
+    pub kept_ffn: Vec<usize>,
+    pub params_before: usize,
+    pub params_after: usize,
+    /// Texts the activation importance was measured on (0 for magnitude).
+    pub calibration_texts: usize,
+}
+
+pub const REPORT_FILE: &str = "hone_prune.json";
+
+/// Scores `source`, removes the planned fraction of heads and neurons and
+/// returns the smaller model with its report.
+pub fn prune(
+    source: &crate::SourceModel,
+    plan: &PrunePlan,
+    calibration: &[crate::quant::Batch],
+) -> Result<(crate::SourceModel, PruneReport)> {
+    plan.validate()?;
+    let scores = score(source, plan.importance, calibration)?;
+    let keep = Keep {
+        heads: select(&scores.heads, plan.heads),
+        ffn: select(&scores.ffn, plan.ffn),
+    };
+    let pruned = remove(source, &keep)?;
+    let report = PruneReport {
+        plan: *plan,
+        kept_ffn: keep.ffn.iter().map(Vec::len).collect(),
+        kept_heads: keep.heads,
+        params_before: source.parameters(),
+        params_after: pruned.parameters(),
+        calibration_texts: calibration.iter().map(|b| b.batch).sum(),
+    };
+    Ok((pruned, report))
+}
+
+/// Writes a pruned model as a new folder beside nothing half-done: the
+/// source's tokenizer and task files, `model.safetensors`, the new
+/// `config.json` and `hone_prune.json`.
+pub fn save(
+    pruned: &crate::SourceModel,
+    report: &PruneReport,
+    out_dir: &std::path::Path,
+) -> Result<()> {
+    crate::folder::write_model_folder(&pruned.dir, out_dir, |tmp| {
+        pruned.write_f32(tmp)?;
+        let path = tmp.join(REPORT_FILE);
+        let json = serde_json::to_string_pretty(report).expect("report serializes");
+        std::fs::write(&path, json).map_err(crate::error::io(&path))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn select_keeps_the_top_fraction_in_order() {
+        let scores = vec![vec![0.1, 0.9, 0.5, 0.7], vec![3.0, 1.0]];
+        assert_eq!(select(&scores, 0.5), vec![vec![1, 3], vec![0]]);
+        assert_eq!(select(&scores, 0.0), vec![vec![0, 1, 2, 3], vec![0, 1]]);
+        // Never empties a layer.
+        assert_eq!(select(&scores, 0.99), vec![vec![1], vec![0]]);
+    }
+
+    #[test]
+    fn fractions_outside_zero_one_are_refused() {
+        for bad in [1.0, -0.1, f64::NAN, 1.5] {
+            let plan = PrunePlan {
+                heads: bad,
+                ffn: 0.0,
+                importance: Importance::Magnitude,
+            };
+            let err = plan.validate().unwrap_err().to_string();
+            assert!(err.contains("--heads"), "{err}");
+        }
+    }
+}
