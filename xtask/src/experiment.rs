@@ -20,6 +20,9 @@ struct Experiment {
     /// Cargo features of `hone` the runs need (e.g. "flex").
     #[serde(default)]
     features: Option<String>,
+    /// The `hone` subcommand every run calls (finetune, distill, prune).
+    #[serde(default = "default_command")]
+    command: String,
     /// Arguments every run gets before its own.
     #[serde(default)]
     args: Vec<String>,
@@ -33,6 +36,10 @@ struct Run {
     args: Vec<String>,
     #[serde(default = "default_seeds")]
     seeds: Vec<u64>,
+}
+
+fn default_command() -> String {
+    "finetune".into()
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -76,12 +83,12 @@ pub fn run(args: &[String]) -> Result<()> {
             }
             if !out.join("metrics.json").is_file() {
                 let mut cmd = Command::new(&binary);
-                cmd.arg("finetune")
+                cmd.arg(&exp.command)
                     .args(&exp.args)
                     .args(&run.args)
                     .args(["--seed", &seed.to_string(), "--out"])
                     .arg(&out);
-                if out.join("checkpoints/LATEST").is_file() {
+                if out.join("checkpoints/LATEST").is_file() && exp.command != "prune" {
                     cmd.arg("--resume");
                 }
                 crate::run(&mut cmd)?;

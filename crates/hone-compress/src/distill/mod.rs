@@ -175,7 +175,9 @@ pub fn distill<B: AutodiffBackend>(
         wordnet,
         device,
     )?;
-    let (cached_logits, cache_path) = if base.augmenter.is_some() {
+    // Augmented texts and hidden-state transfer run the teacher on every
+    // batch anyway; otherwise its logits are computed once.
+    let (cached_logits, cache_path) = if base.augmenter.is_some() || distill.hidden_weight > 0.0 {
         (None, None)
     } else {
         let (logits, path) =

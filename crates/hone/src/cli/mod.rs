@@ -2,12 +2,15 @@
 
 mod bench;
 mod data;
+mod distill;
 mod embed;
 mod eval;
 mod fetch;
 mod finetune;
 mod predict;
+mod prune;
 mod quantize;
+mod train_args;
 
 use std::process::ExitCode;
 
@@ -43,6 +46,10 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Fine-tune a pretrained encoder for text classification.
     Finetune(Box<finetune::FinetuneArgs>),
+    /// Distill a fine-tuned classifier into a smaller student (fewer layers).
+    Distill(Box<distill::DistillArgs>),
+    /// Remove attention heads and feed-forward neurons (really smaller tensors), then optionally fine-tune.
+    Prune(Box<prune::PruneArgs>),
     /// Label lines of text with a fine-tuned classifier.
     Predict(predict::PredictArgs),
     /// Quantize a model folder to int8 or 4-bit for hone's fast CPU engine.
@@ -143,6 +150,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Data(args) => data::run(&ctx, args),
         Command::Eval(args) => eval::run(&ctx, args),
         Command::Finetune(args) => finetune::run(&ctx, *args),
+        Command::Distill(args) => distill::run(&ctx, *args),
+        Command::Prune(args) => prune::run(&ctx, *args),
         Command::Predict(args) => predict::run(&ctx, args),
         Command::Quantize(args) => quantize::run(&ctx, args),
         Command::Bench(args) => bench::run(&ctx, args),

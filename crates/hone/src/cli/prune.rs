@@ -1,0 +1,223 @@
+//! `hone prune`: remove the least important attention heads and
+//! feed-forward neurons of a model (physically: the saved tensors are
+//! smaller and the forward pass does less work), then optionally fine-tune
+//! the pruned classifier — by distillation from `--teacher` when given.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use hone::backend::{TrainJob, dispatch_train};
+use hone::compress::SourceModel;
+use hone::compress::distill::{DistillConfig, DistillJob, StudentInit, distill};
+use hone::compress::prune::{self, Importance, PrunePlan, PruneReport};
+use hone::compress::quant::Batch;
+use hone::data::assets::resolve_model_dir;
+use hone::data::tokenize::TextTokenizer;
+use hone::tasks::classify::{ClassifyData, FinetuneJob, FinetuneMetrics, finetune, read_info};
+
+use super::train_args::{DataArgs, TrainArgs, print_metrics, run_options, wordnet_for};
+use super::{Context, Failure};
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// A model folder or known model name (a classifier to fine-tune afterwards).
+    #[arg(long)]
+    pub model: String,
+    /// Fraction of each layer's attention heads to remove, in [0, 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub heads: f64,
+    /// Fraction of each layer's feed-forward neurons to remove, in [0, 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub ffn: f64,
+    /// activation (measured on --data's training texts) | magnitude (weights only).
+    #[arg(long, default_value = "activation")]
+    pub importance: String,
+    /// Training texts the activation importance is measured on.
+    #[arg(long, default_value_t = 256)]
+    pub calib_samples: usize,
+    /// The data set: texts for activation importance, and the fine-tuning data.
+    #[arg(long)]
+    pub data: Option<String>,
+    /// Column holding the text (user tables).
+    #[arg(long, default_value = "text")]
+    pub text_col: String,
+    /// Column holding the label (user tables).
+    #[arg(long, default_value = "label")]
+    pub label_col: String,
+    /// Fine-tune the pruned classifier by distillation from this teacher
+    /// (otherwise on the labels alone).
+    #[arg(long)]
+    pub teacher: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub train: TrainArgs,
+    /// Print metrics.json (or hone_prune.json without fine-tuning) to stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A few hundred training texts as engine batches of 32.
+pub fn calibration_batches(
+    model_dir: &Path,
+    data: &ClassifyData,
+    samples: usize,
+) -> Result<Vec<Batch>, Failure> {
+    let max_len = read_info(model_dir).map_or(128, |i| i.max_len);
+    let tokenizer = TextTokenizer::from_file(&model_dir.join("tokenizer.json"), max_len)?;
+    let texts: Vec<&str> = data
+        .train
+        .iter()
+        .take(samples)
+        .map(|e| e.text.as_str())
+        .collect();
+    texts
+        .chunks(32)
+        .map(|chunk| Ok(hone::fast::encode(&tokenizer, chunk)?))
+        .collect()
+}
+
+/// Prunes `model_dir` into `out` and returns the report.
+pub fn prune_folder(
+    model_dir: &Path,
+    plan: &PrunePlan,
+    calibration: &[Batch],
+    out: &Path,
+) -> Result<PruneReport, Failure> {
+    let source = SourceModel::open(model_dir)?;
+    let (pruned, report) = prune::prune(&source, plan, calibration)?;
+    prune::save(&pruned, &report, out)?;
+    Ok(report)
+}
+
+enum Finetune<'a> {
+    Labels(FinetuneJob<'a>),
+    Distill(DistillJob<'a>),
+}
+
+struct Job<'a> {
+    job: Option<Finetune<'a>>,
+}
+
+impl TrainJob for Job<'_> {
+    type Output = anyhow::Result<FinetuneMetrics>;
+    fn run<B: burn::tensor::backend::AutodiffBackend>(mut self, device: B::Device) -> Self::Output {
+        Ok(match self.job.take().expect("run once") {
+            Finetune::Labels(job) => finetune::<B>(job, &device)?,
+            Finetune::Distill(job) => distill::<B>(job, &device)?,
+        })
+    }
+}
+
+fn usage<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, Failure> {
+    r.map_err(|e| Failure::Usage(e.to_string()))
+}
+
+pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
+    let plan = PrunePlan {
+        heads: args.heads,
+        ffn: args.ffn,
+        importance: usage(args.importance.parse::<Importance>())?,
+    };
+    usage(plan.validate())?;
+    let epochs = args.train.epochs.unwrap_or(0);
+    let train = if epochs > 0 {
+        Some(args.train.config_with_epochs(epochs)?)
+    } else {
+        None
+    };
+    let needs_data = plan.importance == Importance::Activation || train.is_some();
+    let data = match (&args.data, needs_data) {
+        (Some(name), _) => Some(
+            DataArgs {
+                data: name.clone(),
+                text_col: args.text_col.clone(),
+                label_col: args.label_col.clone(),
+            }
+            .load(ctx)?,
+        ),
+        (None, true) => {
+            return Err(Failure::Usage(
+                "--data is needed for activation importance and for fine-tuning (or use --importance magnitude)".into(),
+            ));
+        }
+        (None, false) => None,
+    };
+    if args.out.exists() {
+        return Err(Failure::Usage(format!(
+            "{} already exists; choose a new output folder",
+            args.out.display()
+        )));
+    }
+    let model_dir = resolve_model_dir(&args.model, &ctx.cache, &ctx.fetch)?;
+    let calibration = match (&data, plan.importance) {
+        (Some(data), Importance::Activation) => {
+            calibration_batches(&model_dir, data, args.calib_samples.max(1))?
+        }
+        _ => Vec::new(),
+    };
+    let (Some(train), Some(data)) = (train, data.as_ref()) else {
+        let report = prune_folder(&model_dir, &plan, &calibration, &args.out)?;
+        print_report(&report, &args.out, args.json)?;
+        return Ok(());
+    };
+    let init = args.out.join("pruned-init");
+    let report = prune_folder(&model_dir, &plan, &calibration, &init)?;
+    eprintln!(
+        "pruned {} → {} parameters; fine-tuning {} epoch(s){}",
+        report.params_before,
+        report.params_after,
+        epochs,
+        args.teacher
+            .as_ref()
+            .map_or(String::new(), |t| format!(" by distillation from {}", t.display()))
+    );
+    let wordnet = wordnet_for(ctx, &train)?;
+    let options = run_options(ctx, false);
+    let job = match &args.teacher {
+        Some(teacher) => Finetune::Distill(DistillJob {
+            teacher_dir: teacher,
+            student: StudentInit::Folder(&init),
+            data,
+            out_dir: &args.out,
+            train,
+            distill: DistillConfig::default(),
+            wordnet,
+            options,
+        }),
+        None => Finetune::Labels(FinetuneJob {
+            model_dir: &init,
+            model_name: format!("pruned {}", args.model),
+            data,
+            out_dir: &args.out,
+            config: train,
+            wordnet,
+            options,
+        }),
+    };
+    let metrics = dispatch_train(ctx.backend, Job { job: Some(job) })??;
+    let from = init.join(prune::REPORT_FILE);
+    std::fs::copy(&from, args.out.join(prune::REPORT_FILE))?;
+    print_metrics(&metrics, &args.out, args.json)
+}
+
+fn print_report(report: &PruneReport, out: &Path, json: bool) -> Result<(), Failure> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
+    println!(
+        "kept heads per layer {:?}, feed-forward width per layer {:?}",
+        report.kept_heads.iter().map(Vec::len).collect::<Vec<_>>(),
+        report.kept_ffn
+    );
+    println!(
+        "{} → {} parameters ({:.1} %); pruned model in {}",
+        report.params_before,
+        report.params_after,
+        100.0 * report.params_after as f64 / report.params_before.max(1) as f64,
+        out.display()
+    );
+    Ok(())
+}
