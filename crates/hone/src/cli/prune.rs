@@ -169,9 +169,10 @@ pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
         report.params_before,
         report.params_after,
         epochs,
-        args.teacher
-            .as_ref()
-            .map_or(String::new(), |t| format!(" by distillation from {}", t.display()))
+        args.teacher.as_ref().map_or(String::new(), |t| format!(
+            " by distillation from {}",
+            t.display()
+        ))
     );
     let wordnet = wordnet_for(ctx, &train)?;
     let options = run_options(ctx, false);
