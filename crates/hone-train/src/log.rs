@@ -173,7 +173,7 @@ fn parse_lines<'a>(path: &Path, text: &'a str) -> io::Result<Vec<(&'a str, LogEn
 /// Writes `bytes` to `path` through a temporary file in the same folder that
 /// is synced and then renamed over `path`, so readers see the old or the new
 /// content, never a mix.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

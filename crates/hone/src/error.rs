@@ -14,6 +14,17 @@ pub enum Error {
     Task(#[from] hone_tasks::TaskError),
     #[error(transparent)]
     Compress(#[from] hone_compress::CompressError),
+    #[error(transparent)]
+    Train(#[from] hone_train::TrainError),
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Inputs that cannot work together (a model whose labels differ from the data).
+    #[error("{0}")]
+    Invalid(String),
     #[error(
         "backend `{requested}` is not compiled into this build (compiled in: {available}); rebuild with `--features {requested}`"
     )]

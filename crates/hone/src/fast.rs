@@ -143,6 +143,13 @@ impl FastClassifier {
         })
     }
 
+    /// Parameters of the pooler, when [CLS] pooling carries one.
+    pub fn pooler_parameters(&self) -> usize {
+        self.pooler
+            .as_ref()
+            .map_or(0, |p| p.d_in * p.d_out + p.d_out)
+    }
+
     /// Class probabilities of each text, in input order.
     pub fn predict_proba(&self, texts: &[&str], batch_size: usize) -> Result<Vec<Vec<f32>>> {
         self.predict_proba_with(&self.engine, texts, batch_size)

@@ -6,7 +6,8 @@
 //! ([`backend`]: `ndarray` by default, `flex`, `blas`, `wgpu`, `cuda`), and
 //! joins tokenizer and encoder into the sentence embedding pipeline
 //! ([`embed`]), runs any model folder on the fast CPU engine ([`fast`]) and
-//! measures latency ([`bench`]). It may depend on every lower layer; nothing but `xtask`
+//! measures latency ([`bench`]); [`optimize`] is the whole pipeline
+//! (fine-tune → distill → prune → int8) with its measured report. It may depend on every lower layer; nothing but `xtask`
 //! depends on it.
 
 pub mod backend;
@@ -14,6 +15,7 @@ pub mod bench;
 pub mod embed;
 pub mod error;
 pub mod fast;
+pub mod optimize;
 
 pub use error::{Error, Result};
 pub use hone_compress as compress;

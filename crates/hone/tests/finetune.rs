@@ -10,44 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{hone, text, tiny_model};
-
-/// 93 rows, three labels told apart by their words.
-fn tiny_csv(dir: &Path) -> PathBuf {
-    let words = [
-        (
-            "pos",
-            [
-                "wonderful",
-                "great",
-                "superb",
-                "delightful",
-                "moving",
-                "brilliant",
-            ],
-        ),
-        (
-            "neg",
-            ["awful", "boring", "terrible", "dull", "clumsy", "tedious"],
-        ),
-        (
-            "biz",
-            ["budget", "market", "shares", "economy", "profit", "bank"],
-        ),
-    ];
-    let mut csv = String::from("text,label\n");
-    for (label, ws) in words {
-        for (i, a) in ws.iter().enumerate() {
-            for (_, b) in ws.iter().enumerate().filter(|&(j, _)| j != i) {
-                csv.push_str(&format!("\"the {a} film, {b} too\",{label}\n"));
-            }
-        }
-        csv.push_str(&format!("\"{} and {}\",{label}\n", ws[0], ws[5]));
-    }
-    let path = dir.join("tiny.csv");
-    std::fs::write(&path, csv).unwrap();
-    path
-}
+use common::{hone, text, tiny_csv, tiny_model};
 
 fn finetune_args<'a>(model: &'a str, data: &'a str, out: &'a str) -> Vec<&'a str> {
     vec![

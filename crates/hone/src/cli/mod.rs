@@ -7,6 +7,7 @@ mod embed;
 mod eval;
 mod fetch;
 mod finetune;
+mod optimize;
 mod predict;
 mod prune;
 mod quantize;
@@ -44,6 +45,8 @@ pub enum Command {
     Data(data::DataArgs),
     /// Score outputs against references or gold labels: classification, BLEU, chrF, ROUGE, A/B significance.
     Eval(eval::EvalArgs),
+    /// The main job: fine-tune → distill → prune → int8, with a measured report of every stage.
+    Optimize(Box<optimize::OptimizeArgs>),
     /// Fine-tune a pretrained encoder for text classification.
     Finetune(Box<finetune::FinetuneArgs>),
     /// Distill a fine-tuned classifier into a smaller student (fewer layers).
@@ -150,6 +153,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Data(args) => data::run(&ctx, args),
         Command::Eval(args) => eval::run(&ctx, args),
         Command::Finetune(args) => finetune::run(&ctx, *args),
+        Command::Optimize(args) => optimize::run(&ctx, *args),
         Command::Distill(args) => distill::run(&ctx, *args),
         Command::Prune(args) => prune::run(&ctx, *args),
         Command::Predict(args) => predict::run(&ctx, args),

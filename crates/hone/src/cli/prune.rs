@@ -12,8 +12,7 @@ use hone::compress::distill::{DistillConfig, DistillJob, StudentInit, distill};
 use hone::compress::prune::{self, Importance, PrunePlan, PruneReport};
 use hone::compress::quant::Batch;
 use hone::data::assets::resolve_model_dir;
-use hone::data::tokenize::TextTokenizer;
-use hone::tasks::classify::{ClassifyData, FinetuneJob, FinetuneMetrics, finetune, read_info};
+use hone::tasks::classify::{FinetuneJob, FinetuneMetrics, finetune};
 
 use super::train_args::{DataArgs, TrainArgs, print_metrics, run_options, wordnet_for};
 use super::{Context, Failure};
@@ -56,26 +55,6 @@ pub struct PruneArgs {
     /// Print metrics.json (or hone_prune.json without fine-tuning) to stdout.
     #[arg(long)]
     pub json: bool,
-}
-
-/// A few hundred training texts as engine batches of 32.
-pub fn calibration_batches(
-    model_dir: &Path,
-    data: &ClassifyData,
-    samples: usize,
-) -> Result<Vec<Batch>, Failure> {
-    let max_len = read_info(model_dir).map_or(128, |i| i.max_len);
-    let tokenizer = TextTokenizer::from_file(&model_dir.join("tokenizer.json"), max_len)?;
-    let texts: Vec<&str> = data
-        .train
-        .iter()
-        .take(samples)
-        .map(|e| e.text.as_str())
-        .collect();
-    texts
-        .chunks(32)
-        .map(|chunk| Ok(hone::fast::encode(&tokenizer, chunk)?))
-        .collect()
 }
 
 /// Prunes `model_dir` into `out` and returns the report.
@@ -153,7 +132,7 @@ pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
     let model_dir = resolve_model_dir(&args.model, &ctx.cache, &ctx.fetch)?;
     let calibration = match (&data, plan.importance) {
         (Some(data), Importance::Activation) => {
-            calibration_batches(&model_dir, data, args.calib_samples.max(1))?
+            hone::optimize::calibration_batches(&model_dir, data, args.calib_samples.max(1))?
         }
         _ => Vec::new(),
     };

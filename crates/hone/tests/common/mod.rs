@@ -51,3 +51,40 @@ pub fn tiny_model(dir: &Path) -> PathBuf {
     .unwrap();
     model_dir
 }
+
+/// 93 rows, three labels told apart by their words.
+pub fn tiny_csv(dir: &Path) -> PathBuf {
+    let words = [
+        (
+            "pos",
+            [
+                "wonderful",
+                "great",
+                "superb",
+                "delightful",
+                "moving",
+                "brilliant",
+            ],
+        ),
+        (
+            "neg",
+            ["awful", "boring", "terrible", "dull", "clumsy", "tedious"],
+        ),
+        (
+            "biz",
+            ["budget", "market", "shares", "economy", "profit", "bank"],
+        ),
+    ];
+    let mut csv = String::from("text,label\n");
+    for (label, ws) in words {
+        for (i, a) in ws.iter().enumerate() {
+            for (_, b) in ws.iter().enumerate().filter(|&(j, _)| j != i) {
+                csv.push_str(&format!("\"the {a} film, {b} too\",{label}\n"));
+            }
+        }
+        csv.push_str(&format!("\"{} and {}\",{label}\n", ws[0], ws[5]));
+    }
+    let path = dir.join("tiny.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
