@@ -131,3 +131,30 @@ fn a_student_from_teacher_layers_holds_exactly_those_layers() {
         assert!(from_teacher_layers(&teacher, &bad).is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn attention_map_loss_averages_over_heads_and_real_queries() {
+    use hone_compress::distill::loss::attention_map_loss;
+    let device = Default::default();
+    // Batch 1, 2 heads, 2 positions (the second is padding).
+    let s = Tensor::<B, 4>::from_data(
+        TensorData::new(
+            vec![1.0f32, 0.0, 0.5, 0.5, 0.0, 1.0, 0.3, 0.7],
+            [1, 2, 2, 2],
+        ),
+        &device,
+    );
+    let t = Tensor::<B, 4>::from_data(
+        TensorData::new(
+            vec![0.5f32, 0.5, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0],
+            [1, 2, 2, 2],
+        ),
+        &device,
+    );
+    let mask = Tensor::<B, 2, Int>::from_data(TensorData::new(vec![1i64, 0], [1, 2]), &device);
+    // Query 0 only: head 0 (0.25 + 0.25) + head 1 (1 + 1), over 1 query × 2 heads.
+    let got = attention_map_loss(s.clone(), t, mask).into_scalar();
+    assert!((got - 2.5 / 2.0).abs() < 1e-6, "{got}");
+    let mask = Tensor::<B, 2, Int>::from_data(TensorData::new(vec![1i64, 1], [1, 2]), &device);
+    assert!(attention_map_loss(s.clone(), s, mask).into_scalar().abs() < 1e-7);
+}

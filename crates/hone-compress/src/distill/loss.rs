@@ -38,3 +38,24 @@ pub fn hidden_state_loss<B: Backend>(
     let per_token = (diff.clone() * diff).sum_dim(2).squeeze_dim::<2>(2);
     (per_token * mask).sum().div_scalar(real * width as f32)
 }
+
+/// Attention transfer (TinyBERT-style): squared error between the student's
+/// and the teacher's attention probabilities of one layer, summed over keys
+/// and averaged over heads and real query tokens. Padding keys carry zero
+/// probability in both, so they add nothing.
+pub fn attention_map_loss<B: Backend>(
+    student: Tensor<B, 4>,
+    teacher: Tensor<B, 4>,
+    attention_mask: Tensor<B, 2, Int>,
+) -> Tensor<B, 1> {
+    let [_, heads, _, _] = student.dims();
+    let mask = attention_mask.float();
+    let real = mask.clone().sum().into_scalar().elem::<f32>().max(1.0);
+    let diff = student - teacher;
+    let per_query = (diff.clone() * diff)
+        .sum_dim(3)
+        .squeeze_dim::<3>(3)
+        .sum_dim(1)
+        .squeeze_dim::<2>(1);
+    (per_query * mask).sum().div_scalar(real * heads as f32)
+}

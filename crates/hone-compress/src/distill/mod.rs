@@ -3,7 +3,8 @@
 //! The student is the teacher cut down to chosen layers ([`student`]) — or
 //! any classifier folder with the teacher's labels, such as a pruned one —
 //! trained by hone-train on a mix of the hard labels and the teacher's
-//! temperature-softened logits, optionally plus hidden-state matching
+//! temperature-softened logits, optionally plus hidden-state and
+//! attention-map matching
 //! ([`loss`], [`task`]). The teacher's logits on the training split are
 //! computed once and cached beside the teacher (`cache/`), so further
 //! student runs reuse them; with augmentation the teacher labels each
@@ -37,6 +38,10 @@ pub struct DistillConfig {
     pub alpha: f32,
     /// Weight of the hidden-state loss (0: off).
     pub hidden_weight: f32,
+    /// Weight of the attention-map loss (0: off); student and teacher layers
+    /// must have the same heads.
+    #[serde(default)]
+    pub attention_weight: f32,
 }
 
 impl Default for DistillConfig {
@@ -45,6 +50,7 @@ impl Default for DistillConfig {
             temperature: 2.0,
             alpha: 0.5,
             hidden_weight: 0.0,
+            attention_weight: 0.0,
         }
     }
 }
@@ -63,13 +69,23 @@ impl DistillConfig {
                 self.alpha
             )));
         }
-        if !(self.hidden_weight >= 0.0 && self.hidden_weight.is_finite()) {
-            return Err(CompressError::Invalid(format!(
-                "hidden-state loss weight {} must be 0 or more",
-                self.hidden_weight
-            )));
+        for (what, w) in [
+            ("hidden-state", self.hidden_weight),
+            ("attention", self.attention_weight),
+        ] {
+            if !(w >= 0.0 && w.is_finite()) {
+                return Err(CompressError::Invalid(format!(
+                    "{what} loss weight {w} must be 0 or more"
+                )));
+            }
         }
         Ok(())
+    }
+
+    /// Whether the teacher must run on every batch (its hidden states or
+    /// attention maps are needed, which are too big to cache).
+    pub fn needs_teacher_layers(&self) -> bool {
+        self.hidden_weight > 0.0 || self.attention_weight > 0.0
     }
 }
 
@@ -158,6 +174,20 @@ pub fn distill<B: AutodiffBackend>(
             student_config.hidden_size, teacher_source.config.hidden_size
         )));
     }
+    if distill.attention_weight > 0.0 {
+        for (i, &t) in layer_map.iter().enumerate() {
+            let (s_heads, t_heads) = (
+                student_config.layer(i).heads,
+                teacher_source.config.layer(t).heads,
+            );
+            if s_heads != t_heads {
+                return Err(CompressError::Invalid(format!(
+                    "attention transfer needs the same heads: student layer {i} has {s_heads}, \
+                     teacher layer {t} has {t_heads}"
+                )));
+            }
+        }
+    }
     if student_config.num_hidden_layers > teacher_layers {
         return Err(CompressError::Invalid(format!(
             "the student has {} layers, more than the teacher's {teacher_layers}",
@@ -177,7 +207,8 @@ pub fn distill<B: AutodiffBackend>(
     )?;
     // Augmented texts and hidden-state transfer run the teacher on every
     // batch anyway; otherwise its logits are computed once.
-    let (cached_logits, cache_path) = if base.augmenter.is_some() || distill.hidden_weight > 0.0 {
+    let (cached_logits, cache_path) = if base.augmenter.is_some() || distill.needs_teacher_layers()
+    {
         (None, None)
     } else {
         let (logits, path) =

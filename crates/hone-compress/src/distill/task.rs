@@ -1,7 +1,8 @@
 //! Distillation as a training task: the classification task's batches
 //! (same data order, augmentation, class weights), with the teacher's
 //! logits — from the cache, or computed on the fly for augmented texts —
-//! and, when hidden-state transfer is on, the teacher's layer outputs.
+//! and, when hidden-state or attention transfer is on, the teacher's layer
+//! outputs or attention maps for the layers the student's stand for.
 
 use burn::module::AutodiffModule;
 use burn::prelude::*;
@@ -12,7 +13,7 @@ use hone_tasks::classify::{ClassifierTask, ClassifyTask, TextClassifier};
 use hone_train::{Metrics, TrainTask};
 
 use super::DistillConfig;
-use super::loss::{hidden_state_loss, soft_target_loss};
+use super::loss::{attention_map_loss, hidden_state_loss, soft_target_loss};
 
 /// One batch with what the teacher says about it.
 pub struct DistillBatch<B: Backend> {
@@ -21,6 +22,8 @@ pub struct DistillBatch<B: Backend> {
     /// The teacher layers the student's layers stand for, in student order
     /// (empty when hidden-state transfer is off).
     pub teacher_hidden: Vec<Tensor<B, 3>>,
+    /// Their attention probabilities (empty when attention transfer is off).
+    pub teacher_attention: Vec<Tensor<B, 4>>,
 }
 
 pub struct DistillTask<'a, B: AutodiffBackend> {
@@ -58,34 +61,48 @@ impl<B: AutodiffBackend> TrainTask<B> for DistillTask<'_, B> {
         device: &B::Device,
     ) -> hone_train::Result<Self::Batch> {
         let base = self.base.batch(indices, epoch, device)?;
-        let hidden = self.config.hidden_weight > 0.0;
-        let (teacher_logits, teacher_hidden) = match (&self.cached_logits, hidden) {
-            (Some(cache), false) => {
+        let c = &self.config;
+        let (hidden, attention) = (c.hidden_weight > 0.0, c.attention_weight > 0.0);
+        let batch = match &self.cached_logits {
+            Some(cache) if !c.needs_teacher_layers() => {
                 let classes = cache.first().map_or(0, Vec::len);
                 let rows: Vec<f32> = indices.iter().flat_map(|&i| cache[i].clone()).collect();
-                let logits =
-                    Tensor::from_data(TensorData::new(rows, [indices.len(), classes]), device);
-                (logits, Vec::new())
+                DistillBatch {
+                    base,
+                    teacher_logits: Tensor::from_data(
+                        TensorData::new(rows, [indices.len(), classes]),
+                        device,
+                    ),
+                    teacher_hidden: Vec::new(),
+                    teacher_attention: Vec::new(),
+                }
             }
             _ => {
                 let input = inner_input(&base.input);
-                let (logits, layers) = self.teacher.forward_layers(&input);
-                let picked = if hidden {
+                let out = self.teacher.forward_layers(&input, attention);
+                let teacher_hidden = if hidden {
                     self.layer_map
                         .iter()
-                        .map(|&l| Tensor::from_inner(layers[l].clone()))
+                        .map(|&l| Tensor::from_inner(out.layers[l].clone()))
                         .collect()
                 } else {
                     Vec::new()
                 };
-                (Tensor::from_inner(logits), picked)
+                let teacher_attention = self
+                    .layer_map
+                    .iter()
+                    .filter(|_| attention)
+                    .map(|&l| Tensor::from_inner(out.attention[l].clone()))
+                    .collect();
+                DistillBatch {
+                    base,
+                    teacher_logits: Tensor::from_inner(out.logits),
+                    teacher_hidden,
+                    teacher_attention,
+                }
             }
         };
-        Ok(DistillBatch {
-            base,
-            teacher_logits,
-            teacher_hidden,
-        })
+        Ok(batch)
     }
 
     fn tokens(&self, batch: &Self::Batch) -> usize {
@@ -97,27 +114,33 @@ impl<B: AutodiffBackend> TrainTask<B> for DistillTask<'_, B> {
             base,
             teacher_logits,
             teacher_hidden,
+            teacher_attention,
         } = batch;
         let f32 = burn::tensor::DType::F32;
-        let (logits, layers) = if teacher_hidden.is_empty() {
-            (model.forward(&base.input), Vec::new())
+        let c = &self.config;
+        let (logits, layers, maps) = if teacher_hidden.is_empty() && teacher_attention.is_empty() {
+            (model.forward(&base.input), Vec::new(), Vec::new())
         } else {
-            model.forward_layers(&base.input)
+            let out = model.forward_layers(&base.input, !teacher_attention.is_empty());
+            (out.logits, out.layers, out.attention)
         };
         let logits = logits.cast(f32);
-        let c = &self.config;
         let soft = soft_target_loss(logits.clone(), teacher_logits, c.temperature);
         let hard = self.base.loss.forward(logits, base.targets);
         let mut loss = soft.mul_scalar(c.alpha) + hard.mul_scalar(1.0 - c.alpha);
+        let mask = || base.input.attention_mask.clone();
         if !teacher_hidden.is_empty() {
             let n = teacher_hidden.len() as f32;
             for (student, teacher) in layers.into_iter().zip(teacher_hidden) {
-                let term = hidden_state_loss(
-                    student.cast(f32),
-                    teacher,
-                    base.input.attention_mask.clone(),
-                );
+                let term = hidden_state_loss(student.cast(f32), teacher, mask());
                 loss = loss + term.mul_scalar(c.hidden_weight / n);
+            }
+        }
+        if !teacher_attention.is_empty() {
+            let n = teacher_attention.len() as f32;
+            for (student, teacher) in maps.into_iter().zip(teacher_attention) {
+                let term = attention_map_loss(student.cast(f32), teacher, mask());
+                loss = loss + term.mul_scalar(c.attention_weight / n);
             }
         }
         loss

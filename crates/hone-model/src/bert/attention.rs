@@ -24,6 +24,39 @@ impl<B: Backend> SelfAttention<B> {
     /// `hidden`: `[batch, seq, width]`; `pad`: `[batch, ≥ heads, seq, seq]`,
     /// true at padding keys (a layer with pruned heads uses the first ones).
     pub fn forward(&self, hidden: Tensor<B, 3>, pad: Tensor<B, 4, Bool>) -> Tensor<B, 3> {
+        let (q, k, v, pad) = self.project(&hidden, pad);
+        let context = attention(q, k, v, Some(pad), None, AttentionModuleOptions::default());
+        self.output(context, hidden)
+    }
+
+    /// [`Self::forward`] with the attention probabilities `[batch, heads,
+    /// seq, seq]` spelled out (softmax of the scaled scores with padding
+    /// keys at −∞), for attention transfer in distillation. Slower than the
+    /// fused op, so only used when the probabilities are needed.
+    pub fn forward_with_probs(
+        &self,
+        hidden: Tensor<B, 3>,
+        pad: Tensor<B, 4, Bool>,
+    ) -> (Tensor<B, 3>, Tensor<B, 4>) {
+        let (q, k, v, pad) = self.project(&hidden, pad);
+        let head_dim = q.dims()[3];
+        let scores = q
+            .matmul(k.swap_dims(2, 3))
+            .div_scalar((head_dim as f64).sqrt())
+            .mask_fill(pad, f32::NEG_INFINITY);
+        let probs = burn::tensor::activation::softmax(scores, 3);
+        let context = probs.clone().matmul(v);
+        (self.output(context, hidden), probs)
+    }
+
+    /// Query, key and value as `[batch, heads, seq, head size]`, and the
+    /// padding mask cut to this layer's heads.
+    #[allow(clippy::type_complexity)]
+    fn project(
+        &self,
+        hidden: &Tensor<B, 3>,
+        pad: Tensor<B, 4, Bool>,
+    ) -> (Tensor<B, 4>, Tensor<B, 4>, Tensor<B, 4>, Tensor<B, 4, Bool>) {
         let [batch, seq_len, _] = hidden.dims();
         // The attention width is heads × head size, which pruning can make
         // narrower than the hidden width.
@@ -38,11 +71,20 @@ impl<B: Backend> SelfAttention<B> {
             t.reshape([batch, seq_len, self.n_heads, head_dim])
                 .swap_dims(1, 2)
         };
-        let q = heads(self.query.forward(hidden.clone()));
-        let k = heads(self.key.forward(hidden.clone()));
-        let v = heads(self.value.forward(hidden.clone()));
-        let context = attention(q, k, v, Some(pad), None, AttentionModuleOptions::default());
-        let context = context.swap_dims(1, 2).reshape([batch, seq_len, width]);
+        (
+            heads(self.query.forward(hidden.clone())),
+            heads(self.key.forward(hidden.clone())),
+            heads(self.value.forward(hidden.clone())),
+            pad,
+        )
+    }
+
+    /// Heads back to rows, output projection, residual and LayerNorm.
+    fn output(&self, context: Tensor<B, 4>, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
+        let [batch, _, seq_len, head_dim] = context.dims();
+        let context = context
+            .swap_dims(1, 2)
+            .reshape([batch, seq_len, self.n_heads * head_dim]);
         let projected = self.dropout.forward(self.output.forward(context));
         self.layer_norm.forward(projected + hidden)
     }

@@ -67,4 +67,14 @@ impl<B: Backend> BertLayer<B> {
         self.feed_forward
             .forward(self.attention.forward(hidden, pad))
     }
+
+    /// [`Self::forward`] and the layer's attention probabilities.
+    pub fn forward_with_probs(
+        &self,
+        hidden: Tensor<B, 3>,
+        pad: Tensor<B, 4, Bool>,
+    ) -> (Tensor<B, 3>, Tensor<B, 4>) {
+        let (attended, probs) = self.attention.forward_with_probs(hidden, pad);
+        (self.feed_forward.forward(attended), probs)
+    }
 }

@@ -192,17 +192,31 @@ impl<B: Backend> BertModel<B> {
     }
 
     /// The output of every layer, `[batch, seq_len, hidden]` each (the last
-    /// is [`Self::forward`]'s); distillation matches students to these.
-    pub fn forward_layers(&self, input: &BertInput<B>) -> Vec<Tensor<B, 3>> {
+    /// is [`Self::forward`]'s), and with `attention` each layer's attention
+    /// probabilities `[batch, heads, seq_len, seq_len]` (empty otherwise);
+    /// distillation matches students to these.
+    pub fn forward_layers(
+        &self,
+        input: &BertInput<B>,
+        attention: bool,
+    ) -> (Vec<Tensor<B, 3>>, Vec<Tensor<B, 4>>) {
         let mut hidden = self
             .embeddings
             .forward(input.input_ids.clone(), input.token_type_ids.clone());
         let mut outputs = Vec::with_capacity(self.layers.len());
+        let mut maps = Vec::new();
         for layer in &self.layers {
-            hidden = layer.forward(hidden, input.key_padding.clone());
+            let pad = input.key_padding.clone();
+            hidden = if attention {
+                let (h, probs) = layer.forward_with_probs(hidden, pad);
+                maps.push(probs);
+                h
+            } else {
+                layer.forward(hidden, pad)
+            };
             outputs.push(hidden.clone());
         }
-        outputs
+        (outputs, maps)
     }
 
     /// The pooler output (dense + tanh over the first token), when the

@@ -10,7 +10,7 @@ pub mod recipe;
 pub mod task;
 
 pub use data::{ClassWeights, ClassifyData};
-pub use model::{ClassifierInfo, INFO_FILE, Pooling, TextClassifier, read_info};
+pub use model::{ClassifierInfo, INFO_FILE, LayerOutputs, Pooling, TextClassifier, read_info};
 pub use predict::{argmax, evaluate, predict_logits, predict_proba};
 pub use recipe::{
     AutoBatch, ClassifierTask, FinetuneConfig, FinetuneJob, FinetuneMetrics, RecipeRun,

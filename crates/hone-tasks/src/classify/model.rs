@@ -66,6 +66,15 @@ pub fn read_info(dir: &Path) -> Result<ClassifierInfo> {
     })
 }
 
+/// What [`TextClassifier::forward_layers`] returns.
+pub struct LayerOutputs<B: Backend> {
+    pub logits: Tensor<B, 2>,
+    /// `[batch, seq, hidden]` per layer.
+    pub layers: Vec<Tensor<B, 3>>,
+    /// `[batch, heads, seq, seq]` per layer, when asked for.
+    pub attention: Vec<Tensor<B, 4>>,
+}
+
 #[derive(Module, Debug)]
 pub struct TextClassifier<B: Backend> {
     pub encoder: BertModel<B>,
@@ -93,11 +102,16 @@ impl<B: Backend> TextClassifier<B> {
         self.logits(self.encoder.forward(input), input)
     }
 
-    /// Logits and the output of every encoder layer (for distillation).
-    pub fn forward_layers(&self, input: &BertInput<B>) -> (Tensor<B, 2>, Vec<Tensor<B, 3>>) {
-        let layers = self.encoder.forward_layers(input);
+    /// Logits, the output of every encoder layer and, with `attention`,
+    /// every layer's attention probabilities (for distillation).
+    pub fn forward_layers(&self, input: &BertInput<B>, attention: bool) -> LayerOutputs<B> {
+        let (layers, attention) = self.encoder.forward_layers(input, attention);
         let last = layers.last().expect("an encoder has layers").clone();
-        (self.logits(last, input), layers)
+        LayerOutputs {
+            logits: self.logits(last, input),
+            layers,
+            attention,
+        }
     }
 
     /// The head over the encoder's last hidden state.

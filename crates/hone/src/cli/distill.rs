@@ -40,6 +40,10 @@ pub struct DistillArgs {
     /// Weight of the hidden-state MSE between each student layer and its teacher layer (0: off).
     #[arg(long, default_value_t = 0.0)]
     pub hidden_loss: f32,
+    /// Weight of the attention-map MSE between each student layer and its teacher layer
+    /// (TinyBERT-style; needs the same heads; 0: off).
+    #[arg(long, default_value_t = 0.0)]
+    pub attention_loss: f32,
     /// Output folder of the student.
     #[arg(long)]
     pub out: PathBuf,
@@ -70,6 +74,7 @@ pub fn run(ctx: &Context, args: DistillArgs) -> Result<(), Failure> {
         temperature: args.temperature,
         alpha: args.alpha,
         hidden_weight: args.hidden_loss,
+        attention_weight: args.attention_loss,
     };
     distill_config
         .validate()
