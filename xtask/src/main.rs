@@ -5,7 +5,8 @@
 //! - `cargo xtask fetch [NAME…]`  fetch the assets the tests and demo use (or the named ones)
 //! - `cargo xtask test`           what CI runs: every test, the model tests on ndarray, flex and
 //!                                (software) WGPU, with the `cuda` feature compiled too
-//! - `cargo xtask demo`           the README's main command
+//! - `cargo xtask demo [--full]`  the README's main command: `hone optimize` on Pang & Lee
+//!                                (`--quick` unless `--full`), report in runs/demo/report.md
 //! - `cargo xtask bench [forward|backends|kernels]`  criterion benches
 //! - `cargo xtask bench metrics`  `hone eval` vs sacrebleu and rouge-score on 100,000 pairs
 //! - `cargo xtask bench quant [--rounds N] [--classifier DIR --data NAME]`  hone f32/int8/int4 vs
@@ -37,7 +38,7 @@ fn main() -> Result<()> {
     match task {
         "fetch" => fetch(rest),
         "test" => test(rest),
-        "demo" => demo(),
+        "demo" => demo(rest),
         "bench" => bench(rest),
         "experiment" => experiment::run(rest),
         "help" | "--help" | "-h" => {
@@ -102,15 +103,27 @@ fn test(extra: &[String]) -> Result<()> {
     run(&mut cmd)
 }
 
-fn demo() -> Result<()> {
-    run(&mut hone(&["fetch", "minilm-l6"]))?;
-    run(&mut hone(&[
-        "similarity",
+/// The README's main command on its default data set, short form: MiniLM-L6
+/// fine-tuned on Pang & Lee, distilled to 3 layers, pruned, quantized to
+/// int8, and the measured report (`runs/demo/report.md`). `--full` runs
+/// the documented full pipeline instead of `--quick`.
+fn demo(args: &[String]) -> Result<()> {
+    run(&mut hone(&["fetch", "minilm-l6", "pang-lee"]))?;
+    let full = args.iter().any(|a| a == "--full");
+    let out = if full { "runs/demo-full" } else { "runs/demo" };
+    let mut cmd = hone(&[
+        "optimize",
         "--model",
         "minilm-l6",
-        "--input",
-        "fixtures/demo-sentences.txt",
-    ]))
+        "--data",
+        "pang-lee",
+        "--out",
+        out,
+    ]);
+    if !full {
+        cmd.arg("--quick");
+    }
+    run(&mut cmd)
 }
 
 fn bench(args: &[String]) -> Result<()> {
