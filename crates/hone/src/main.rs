@@ -4,6 +4,16 @@
 
 mod cli;
 
+/// burn's CPU backends allocate a fresh buffer for every tensor op; with
+/// glibc's allocator each large one is an mmap/munmap pair whose pages are
+/// faulted in and zeroed again on every use (a quarter of a training step
+/// was kernel page-fault time under `perf`). mimalloc reuses the memory.
+/// Measured on a 3-layer MiniLM student, 8 steps of batch 32: 328–339
+/// tokens/s with glibc, 529–573 with glibc told to keep freed memory
+/// (`MALLOC_MMAP_THRESHOLD_`), and the figure in the note for mimalloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::Parser;
