@@ -232,3 +232,87 @@ fn bad_usage_is_refused_and_writes_nothing() {
         text(&broken.stderr)
     );
 }
+
+#[test]
+fn int8_qat_fine_tunes_with_fake_quantization_then_quantizes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let data = common::tiny_csv(tmp.path());
+    let classifier = tmp.path().join("clf");
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let o = hone(&[
+        "finetune",
+        "--model",
+        &s(&model),
+        "--data",
+        &s(&data),
+        "--epochs",
+        "1",
+        "--max-len",
+        "32",
+        "--out",
+        &s(&classifier),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = tmp.path().join("qat");
+    let quantize = |extra: &[&str]| {
+        let mut args = vec![
+            "quantize",
+            "--model",
+            s(&classifier).leak(),
+            "--out",
+            s(&out).leak(),
+        ];
+        args.extend_from_slice(extra);
+        hone(&args)
+    };
+    // Usage errors first: nothing is written.
+    let o = quantize(&["--scheme", "int8-qat"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("--qat-data"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = quantize(&["--scheme", "int8-dynamic", "--qat-data", s(&data).leak()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!out.exists());
+
+    let o = quantize(&[
+        "--scheme",
+        "int8-qat",
+        "--qat-data",
+        s(&data).leak(),
+        "--qat-epochs",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("hone_quant.json")).unwrap()).unwrap();
+    assert_eq!(info["scheme"]["scheme"], "int8-qat", "{info}");
+    assert!(out.join("qat-metrics.json").is_file());
+    // The scratch training folder is gone.
+    assert!(!out.with_extension("qat-train").exists());
+    let o = hone(&["eval", "classify", "--model", &s(&out), "--data", &s(&data)]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("accuracy"));
+
+    // A bare encoder has no classifier to fine-tune.
+    let o = hone(&[
+        "quantize",
+        "--model",
+        &s(&model),
+        "--scheme",
+        "int8-qat",
+        "--qat-data",
+        &s(&data),
+        "--out",
+        &s(&tmp.path().join("q2")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("classifier"),
+        "{}",
+        text(&o.stderr)
+    );
+}

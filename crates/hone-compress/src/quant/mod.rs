@@ -25,6 +25,10 @@ use crate::{CompressError, Result};
 pub enum Scheme {
     /// int8 weights per output channel, int8 activations per token at run time.
     Int8Dynamic,
+    /// As `Int8Dynamic`, from weights first fine-tuned with these very
+    /// roundings simulated (quantization-aware training, done by the caller
+    /// with hone-tasks' `fake_quant` setting).
+    Int8Qat,
     /// int8 weights, int8 activations with per-tensor scales calibrated on texts.
     Int8Static { method: Method },
     /// 4-bit weights in groups of `group` inputs; f32 activations.
@@ -36,6 +40,7 @@ impl Scheme {
     pub fn name(&self) -> &'static str {
         match self {
             Scheme::Int8Dynamic => "int8-dynamic",
+            Scheme::Int8Qat => "int8-qat",
             Scheme::Int8Static { .. } => "int8-static",
             Scheme::Int4Weight { .. } => "int4-weight",
         }
@@ -43,7 +48,7 @@ impl Scheme {
 
     fn storage(&self) -> Storage {
         match *self {
-            Scheme::Int8Dynamic | Scheme::Int8Static { .. } => Storage::Int8,
+            Scheme::Int8Dynamic | Scheme::Int8Qat | Scheme::Int8Static { .. } => Storage::Int8,
             Scheme::Int4Weight { group } => Storage::Int4 { group },
         }
     }

@@ -9,6 +9,8 @@ use burn::prelude::*;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
+use super::fake_quant::dense;
+
 #[derive(Module, Debug)]
 pub struct SelfAttention<B: Backend> {
     pub query: Linear<B>,
@@ -18,6 +20,8 @@ pub struct SelfAttention<B: Backend> {
     pub layer_norm: LayerNorm<B>,
     pub dropout: Dropout,
     pub n_heads: usize,
+    /// Run the dense layers fake-quantized (quantization-aware training).
+    pub fake_quant: bool,
 }
 
 impl<B: Backend> SelfAttention<B> {
@@ -71,10 +75,11 @@ impl<B: Backend> SelfAttention<B> {
             t.reshape([batch, seq_len, self.n_heads, head_dim])
                 .swap_dims(1, 2)
         };
+        let fq = self.fake_quant;
         (
-            heads(self.query.forward(hidden.clone())),
-            heads(self.key.forward(hidden.clone())),
-            heads(self.value.forward(hidden.clone())),
+            heads(dense(&self.query, hidden.clone(), fq)),
+            heads(dense(&self.key, hidden.clone(), fq)),
+            heads(dense(&self.value, hidden.clone(), fq)),
             pad,
         )
     }
@@ -85,7 +90,9 @@ impl<B: Backend> SelfAttention<B> {
         let context = context
             .swap_dims(1, 2)
             .reshape([batch, seq_len, self.n_heads * head_dim]);
-        let projected = self.dropout.forward(self.output.forward(context));
+        let projected = self
+            .dropout
+            .forward(dense(&self.output, context, self.fake_quant));
         self.layer_norm.forward(projected + hidden)
     }
 }

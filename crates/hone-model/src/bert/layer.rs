@@ -7,6 +7,7 @@ use burn::prelude::*;
 use burn::tensor::activation;
 
 use super::attention::SelfAttention;
+use super::fake_quant::dense;
 
 /// The feed-forward activation named by `hidden_act`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,14 +45,17 @@ pub struct FeedForward<B: Backend> {
     pub layer_norm: LayerNorm<B>,
     pub dropout: Dropout,
     pub activation: Activation,
+    /// Run the dense layers fake-quantized (quantization-aware training).
+    pub fake_quant: bool,
 }
 
 impl<B: Backend> FeedForward<B> {
     pub fn forward(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
+        let fq = self.fake_quant;
         let inner = self
             .activation
-            .apply(self.intermediate.forward(hidden.clone()));
-        let out = self.dropout.forward(self.output.forward(inner));
+            .apply(dense(&self.intermediate, hidden.clone(), fq));
+        let out = self.dropout.forward(dense(&self.output, inner, fq));
         self.layer_norm.forward(out + hidden)
     }
 }

@@ -82,6 +82,7 @@ pub(super) fn bert<B: Backend>(
                 layer_norm: l.layer_norm(&format!("{p}.attention.output.LayerNorm"))?,
                 dropout: DropoutConfig::new(config.hidden_dropout_prob).init(),
                 n_heads: shape.heads,
+                fake_quant: false,
             },
             feed_forward: FeedForward {
                 intermediate: l.linear(
@@ -99,6 +100,7 @@ pub(super) fn bert<B: Backend>(
                 layer_norm: l.layer_norm(&format!("{p}.output.LayerNorm"))?,
                 dropout: DropoutConfig::new(config.hidden_dropout_prob).init(),
                 activation,
+                fake_quant: false,
             },
         });
     }

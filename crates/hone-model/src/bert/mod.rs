@@ -5,6 +5,7 @@
 
 mod attention;
 mod embeddings;
+pub mod fake_quant;
 mod layer;
 mod load;
 mod save;
@@ -217,6 +218,15 @@ impl<B: Backend> BertModel<B> {
             outputs.push(hidden.clone());
         }
         (outputs, maps)
+    }
+
+    /// Switches fake-quantized dense layers (quantization-aware training)
+    /// on or off in every layer.
+    pub fn set_fake_quant(&mut self, on: bool) {
+        for layer in &mut self.layers {
+            layer.attention.fake_quant = on;
+            layer.feed_forward.fake_quant = on;
+        }
     }
 
     /// The pooler output (dense + tanh over the first token), when the

@@ -136,6 +136,7 @@ impl<B: Backend> BertModel<B> {
                         layer_norm: norm(),
                         dropout: dropout(),
                         n_heads: shape.heads,
+                        fake_quant: false,
                     },
                     feed_forward: FeedForward {
                         intermediate: linear(h, shape.intermediate_size),
@@ -143,6 +144,7 @@ impl<B: Backend> BertModel<B> {
                         layer_norm: norm(),
                         dropout: dropout(),
                         activation,
+                        fake_quant: false,
                     },
                 }
             })

@@ -36,6 +36,9 @@ pub struct FinetuneConfig {
     /// `train.batch_size × train.accumulation`, the effective batch).
     pub auto_batch: Option<AutoBatch>,
     pub batching: Batching,
+    /// Quantization-aware training: the encoder's dense layers run
+    /// fake-quantized to int8 (as hone's int8-dynamic engine computes).
+    pub fake_quant: bool,
     pub train: TrainConfig,
 }
 
@@ -52,6 +55,7 @@ impl Default for FinetuneConfig {
             warmup_ratio: 0.1,
             auto_batch: None,
             batching: Batching::Bucketed,
+            fake_quant: false,
             train: TrainConfig::default(),
         }
     }
@@ -191,6 +195,8 @@ pub fn initial_model<B: AutodiffBackend>(
             config.head_dropout,
         )
     };
+    let mut model = model;
+    model.encoder.set_fake_quant(config.fake_quant);
     if config.max_len > model.encoder.max_positions {
         return Err(TaskError::Config(format!(
             "max length {} is more than the model's {} positions",

@@ -1,18 +1,23 @@
-//! `hone quantize --model NAME|DIR --scheme int8-dynamic|int8-static|int4-weight --out DIR`:
+//! `hone quantize --model NAME|DIR --scheme int8-dynamic|int8-static|int8-qat|int4-weight --out DIR`:
 //! a quantized model folder for hone's CPU engine, with the size report.
+//! `int8-qat` first fine-tunes the classifier with int8 rounding simulated
+//! (fake quantization, straight-through gradients), then quantizes it as
+//! int8-dynamic does.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use clap::Args;
+use hone::backend::{TrainJob, dispatch_train};
 use hone::compress::quant::{self, Method, Plan, Scheme, SourceModel};
 use hone::data::assets::resolve_model_dir;
 use hone::data::datasets::{TableOptions, load};
 use hone::data::split::SPLIT_SEED;
 use hone::data::tokenize::TextTokenizer;
 use hone::model::engine::{LinearId, Role, Storage};
-use hone::tasks::classify::argmax;
+use hone::tasks::classify::{FinetuneConfig, FinetuneJob, argmax, finetune, read_info};
 
+use super::train_args::{DataArgs, run_options};
 use super::{Context, Failure};
 
 #[derive(Debug, Args)]
@@ -20,7 +25,8 @@ pub struct QuantizeArgs {
     /// A model name or an f32 model folder (pretrained, or fine-tuned by `hone finetune`).
     #[arg(long, default_value = "minilm-l6")]
     pub model: String,
-    /// int8-dynamic (per-token activation scales at run time), int8-static (calibrated scales), int4-weight.
+    /// int8-dynamic (per-token activation scales at run time), int8-static (calibrated scales),
+    /// int8-qat (quantization-aware fine-tuning, then int8-dynamic), int4-weight.
     #[arg(long)]
     pub scheme: String,
     /// Group size of int4-weight: 32, 64 or 128 input values per scale.
@@ -52,14 +58,97 @@ pub struct QuantizeArgs {
     /// The data set whose validation split scores the fallback (default: the calibration data).
     #[arg(long)]
     pub fallback_data: Option<String>,
+    /// int8-qat: the data set to fine-tune on with int8 rounding simulated (a built-in name or a table).
+    #[arg(long)]
+    pub qat_data: Option<String>,
+    /// int8-qat: epochs of quantization-aware fine-tuning.
+    #[arg(long, default_value_t = 1)]
+    pub qat_epochs: usize,
+    /// int8-qat: peak learning rate of the quantization-aware fine-tuning.
+    #[arg(long, default_value_t = 2e-5)]
+    pub qat_lr: f64,
     /// The new folder (must not exist).
     #[arg(long)]
     pub out: PathBuf,
 }
 
+struct QatJob<'a>(Option<FinetuneJob<'a>>);
+
+impl TrainJob for QatJob<'_> {
+    type Output = hone::tasks::Result<hone::tasks::classify::FinetuneMetrics>;
+    fn run<B: burn::tensor::backend::AutodiffBackend>(mut self, device: B::Device) -> Self::Output {
+        finetune::<B>(self.0.take().expect("run once"), &device)
+    }
+}
+
+/// Quantization-aware fine-tuning of the classifier in `dir` into `scratch`
+/// (its dense layers fake-quantized as int8-dynamic computes them).
+fn qat_finetune(
+    ctx: &Context,
+    args: &QuantizeArgs,
+    dir: &std::path::Path,
+    scratch: &std::path::Path,
+) -> Result<(), Failure> {
+    let info = read_info(dir).map_err(|_| {
+        Failure::Usage(format!(
+            "int8-qat fine-tunes a classifier; {} has no {}",
+            dir.display(),
+            hone::tasks::classify::INFO_FILE
+        ))
+    })?;
+    let data_name = args.qat_data.as_deref().ok_or_else(|| {
+        Failure::Usage("int8-qat needs --qat-data (the data set to fine-tune on)".into())
+    })?;
+    if args.qat_epochs == 0 {
+        return Err(Failure::Usage("--qat-epochs must be at least 1".into()));
+    }
+    let data = DataArgs {
+        data: data_name.into(),
+        text_col: args.text_col.clone(),
+        label_col: args.label_col.clone(),
+    }
+    .load(ctx)?;
+    let mut config = FinetuneConfig {
+        max_len: info.max_len,
+        truncation: info.truncation,
+        pooling: info.pooling,
+        fake_quant: true,
+        ..FinetuneConfig::default()
+    };
+    config.train.epochs = args.qat_epochs;
+    config.train.optim.lr = args.qat_lr;
+    config.train.schedule = hone::train::schedule::LrSchedule::Linear {
+        warmup: 0,
+        total: 1,
+    };
+    if scratch.exists() {
+        std::fs::remove_dir_all(scratch)?;
+    }
+    eprintln!(
+        "quantization-aware fine-tuning on {} ({} epoch(s), lr {})…",
+        data.name, args.qat_epochs, args.qat_lr
+    );
+    let job = FinetuneJob {
+        model_dir: dir,
+        model_name: info.base_model.clone(),
+        data: &data,
+        out_dir: scratch,
+        config,
+        wordnet: None,
+        options: run_options(ctx, false),
+    };
+    let metrics = dispatch_train(ctx.backend, QatJob(Some(job)))??;
+    eprintln!(
+        "fake-quantized model: test accuracy {:.4}, validation {:.4}",
+        metrics.test.accuracy, metrics.validation.accuracy
+    );
+    Ok(())
+}
+
 pub fn run(ctx: &Context, args: QuantizeArgs) -> Result<(), Failure> {
     let scheme = match args.scheme.as_str() {
         "int8-dynamic" => Scheme::Int8Dynamic,
+        "int8-qat" => Scheme::Int8Qat,
         "int8-static" => Scheme::Int8Static {
             method: args
                 .calib_method
@@ -77,7 +166,7 @@ pub fn run(ctx: &Context, args: QuantizeArgs) -> Result<(), Failure> {
         }
         other => {
             return Err(Failure::Usage(format!(
-                "unknown scheme `{other}` (int8-dynamic, int8-static, int4-weight)"
+                "unknown scheme `{other}` (int8-dynamic, int8-static, int8-qat, int4-weight)"
             )));
         }
     };
@@ -95,6 +184,21 @@ pub fn run(ctx: &Context, args: QuantizeArgs) -> Result<(), Failure> {
             dir.display()
         )));
     }
+    if args.qat_data.is_some() && scheme != Scheme::Int8Qat {
+        return Err(Failure::Usage(format!(
+            "--qat-data is for int8-qat; {} needs none",
+            scheme.name()
+        )));
+    }
+    // int8-qat: fine-tune with int8 rounding simulated into a scratch
+    // folder beside --out, then quantize that model.
+    let scratch = args.out.with_extension("qat-train");
+    let dir = if scheme == Scheme::Int8Qat {
+        qat_finetune(ctx, &args, &dir, &scratch)?;
+        scratch.clone()
+    } else {
+        dir
+    };
     let source = SourceModel::open(&dir)?;
     let mut plan = Plan::new(scheme);
     plan.keep_f32 = keep_f32;
@@ -142,6 +246,13 @@ pub fn run(ctx: &Context, args: QuantizeArgs) -> Result<(), Failure> {
         Some(budget) => with_fallback(ctx, &args, &dir, &source, &plan, budget)?,
     };
     let bytes = quant::save(&model, &dir, &args.out)?;
+    if scheme == Scheme::Int8Qat {
+        std::fs::copy(
+            scratch.join("metrics.json"),
+            args.out.join("qat-metrics.json"),
+        )?;
+        std::fs::remove_dir_all(&scratch)?;
+    }
     let source_bytes = model.info.source_bytes;
     println!(
         "wrote {} ({}: {:.1} MB, {:.1} % of the f32 file's {:.1} MB; {} of {} dense layers quantized)",
