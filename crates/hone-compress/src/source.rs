@@ -1,6 +1,7 @@
-//! A model folder read for quantization: its config, the encoder's tensors
-//! (any `bert.` prefix stripped) and every other tensor (a classifier head,
-//! the pooler) kept aside in f32 to be carried into the quantized folder.
+//! An f32 model folder as the compression steps read and rewrite it: its
+//! config, the encoder's tensors (any `bert.` prefix stripped) and every
+//! other tensor (a classifier head, the pooler) kept aside in f32, carried
+//! into quantized, pruned and distilled folders.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -147,7 +148,14 @@ impl SourceModel {
         if len % h != 0 {
             return Err(bad());
         }
-        Ok(if len == h { vec![h] } else { vec![len / h, h] })
+        // Tables stay 2-D even with one row (a single token type).
+        Ok(if name.ends_with("_embeddings.weight") {
+            vec![len / h, h]
+        } else if len == h {
+            vec![h]
+        } else {
+            vec![len / h, h]
+        })
     }
 
     /// Parameters: every f32 value of the encoder, pooler and head.

@@ -39,6 +39,14 @@ pub trait TrainTask<B: AutodiffBackend> {
     /// The metric that early stopping and "best checkpoint" maximize.
     fn primary_metric(&self) -> &str;
 
+    /// Called with the model after each optimizer step (`step` counts from
+    /// 1); tasks that constrain the weights (pruning masks) re-apply them
+    /// here. The default leaves the model as it is.
+    fn after_step(&self, model: Self::Model, step: usize) -> Self::Model {
+        let _ = step;
+        model
+    }
+
     /// Up to `n` training examples that make the costliest batch (the
     /// longest), for the batch-size finder. The default takes the first `n`.
     fn longest(&self, n: usize) -> Vec<usize> {

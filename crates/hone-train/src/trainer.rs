@@ -274,6 +274,7 @@ where
                     .map_or(1.0, |max| max / (raw_norm + 1e-6));
                 optim::scale_grads::<B, _>(&model, &mut grads, clip / grad_scale);
                 model = optimizer.step(lr, model, grads, min_depth);
+                model = task.after_step(model, state.step + 1);
                 consecutive_bad = 0;
             } else {
                 consecutive_bad += 1;

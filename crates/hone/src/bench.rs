@@ -16,7 +16,7 @@ pub fn full_batch(model_dir: &Path, batch: usize, seq: usize) -> Result<Batch> {
     let tokenizer = TextTokenizer::from_file(&model_dir.join("tokenizer.json"), seq)?;
     let text = "The committee met every Tuesday to review the budget, the hiring plan, the roadmap and the \
                 incidents of the previous week, but as the company grew the meetings stretched longer. "
-        .repeat(12);
+        .repeat(40); // about 1,400 tokens: fills any sequence up to BERT's 512
     let texts: Vec<String> = (0..batch).map(|i| format!("{i} {text}")).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let batch = crate::fast::encode(&tokenizer, &refs)?;

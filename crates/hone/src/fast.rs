@@ -143,7 +143,7 @@ impl FastClassifier {
         })
     }
 
-    /// Parameters of the pooler, when [CLS] pooling carries one.
+    /// Parameters of the pooler, when the folder stores one.
     pub fn pooler_parameters(&self) -> usize {
         self.pooler
             .as_ref()

@@ -291,8 +291,25 @@ fn int8_qat_fine_tunes_with_fake_quantization_then_quantizes() {
         serde_json::from_slice(&std::fs::read(out.join("hone_quant.json")).unwrap()).unwrap();
     assert_eq!(info["scheme"]["scheme"], "int8-qat", "{info}");
     assert!(out.join("qat-metrics.json").is_file());
-    // The scratch training folder is gone.
-    assert!(!out.with_extension("qat-train").exists());
+    // The temporary training folder is gone.
+    let leftovers = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".hone")
+        })
+        .count();
+    assert_eq!(leftovers, 0);
+    assert!(
+        info["source"]
+            .as_str()
+            .unwrap()
+            .contains("quantization-aware"),
+        "{info}"
+    );
     let o = hone(&["eval", "classify", "--model", &s(&out), "--data", &s(&data)]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("accuracy"));

@@ -29,6 +29,9 @@ use crate::{CompressError, Result, SourceModel};
 pub use student::{from_teacher_layers, spaced_layers};
 pub use task::{DistillBatch, DistillTask};
 
+/// In `student-init/`: the teacher layers the student was cut from.
+const STUDENT_FILE: &str = "hone_student.json";
+
 /// The distillation settings of one run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DistillConfig {
@@ -109,6 +112,8 @@ pub struct DistillJob<'a> {
     pub distill: DistillConfig,
     pub wordnet: Option<WordNet>,
     pub options: RunOptions,
+    /// Gradual magnitude pruning of the student while it learns.
+    pub pruning: Option<crate::prune::unstructured::GradualPruning>,
 }
 
 /// `distill.json`, written beside the student's `metrics.json`.
@@ -135,6 +140,7 @@ pub fn distill<B: AutodiffBackend>(
         distill,
         wordnet,
         options,
+        pruning,
     } = job;
     distill.validate()?;
     let teacher_info = hone_tasks::classify::read_info(teacher_dir)?;
@@ -149,29 +155,57 @@ pub fn distill<B: AutodiffBackend>(
     let tokenizer = prepare(teacher_dir, out_dir, &train)?;
     let teacher_source = SourceModel::open(teacher_dir)?;
     let teacher_layers = teacher_source.config.num_hidden_layers;
-    // The student's starting folder: written once into the run folder, so a
-    // resumed run starts from the same place.
-    let (student_dir, layer_map) = match student {
+    // The student's starting point: for teacher layers, a folder written
+    // once into the run folder (so a resumed run starts from the same
+    // place), after every check, recording the layers it was cut from.
+    let init_dir = out_dir.join("student-init");
+    let student_dir = match &student {
+        StudentInit::Folder(dir) => dir.to_path_buf(),
+        StudentInit::TeacherLayers(_) => init_dir.clone(),
+    };
+    let (student_config, layer_map, pending) = match student {
         StudentInit::TeacherLayers(layers) => {
-            let dir = out_dir.join("student-init");
-            if !dir.is_dir() {
-                let model = from_teacher_layers(&teacher_source, &layers)?;
-                crate::folder::write_model_folder(teacher_dir, &dir, |tmp| model.write_f32(tmp))?;
+            let record = init_dir.join(STUDENT_FILE);
+            if init_dir.is_dir() {
+                let recorded: Vec<usize> =
+                    hone_train::checkpoint::read_json(&record).map_err(|_| {
+                        CompressError::Invalid(format!(
+                            "{} exists but does not record its teacher layers; remove it",
+                            init_dir.display()
+                        ))
+                    })?;
+                if recorded != layers {
+                    return Err(CompressError::Invalid(format!(
+                        "{} holds a student cut from teacher layers {recorded:?}, not {layers:?}; \
+                         choose a new output folder",
+                        out_dir.display()
+                    )));
+                }
             }
-            (dir, layers)
+            let model = from_teacher_layers(&teacher_source, &layers)?;
+            let pending = (!init_dir.is_dir()).then_some(model.clone());
+            (model.config, layers, pending)
         }
         StudentInit::Folder(dir) => {
             let config = hone_model::BertConfig::from_file(&dir.join("config.json"))?;
             let map = spaced_layers(teacher_layers, config.num_hidden_layers)?;
-            (dir.to_path_buf(), map)
+            (config, map, None)
         }
     };
-    let student_config = hone_model::BertConfig::from_file(&student_dir.join("config.json"))?;
     if student_config.hidden_size != teacher_source.config.hidden_size {
         return Err(CompressError::Invalid(format!(
             "the student is {} wide and the teacher {}: students narrower than the teacher \
              (with a learned projection for the hidden loss) are not supported yet",
             student_config.hidden_size, teacher_source.config.hidden_size
+        )));
+    }
+    if student_config.num_hidden_layers > teacher_layers
+        || student_config.num_hidden_layers != layer_map.len()
+    {
+        return Err(CompressError::Invalid(format!(
+            "the student has {} layers; it needs at most the teacher's {teacher_layers}, \
+             one per matched teacher layer {layer_map:?}",
+            student_config.num_hidden_layers
         )));
     }
     if distill.attention_weight > 0.0 {
@@ -188,23 +222,25 @@ pub fn distill<B: AutodiffBackend>(
             }
         }
     }
-    if student_config.num_hidden_layers > teacher_layers {
-        return Err(CompressError::Invalid(format!(
-            "the student has {} layers, more than the teacher's {teacher_layers}",
-            student_config.num_hidden_layers
-        )));
+    if let Some(model) = pending {
+        let layers = layer_map.clone();
+        crate::folder::write_model_folder(teacher_dir, &init_dir, |tmp| {
+            model.write_f32(tmp)?;
+            Ok(hone_train::checkpoint::write_json(
+                &tmp.join(STUDENT_FILE),
+                &layers,
+            )?)
+        })?;
     }
     B::seed(device, train.train.seed);
-    let model = initial_model::<B>(&student_dir, data, &train, device)?;
+    let mut train = train;
+    let model = initial_model::<B>(&student_dir, data, &mut train, device)?;
     let (teacher, _, _) = TextClassifier::<B::InnerBackend>::load(teacher_dir, device)?;
-    let base = classify_task(
-        data,
-        &tokenizer,
-        &train,
-        model.encoder.limits(),
-        wordnet,
-        device,
-    )?;
+    // Batches feed the teacher too: the padding mask must be as wide as the
+    // widest of both (a pruned student has fewer heads than its teacher).
+    let mut limits = model.encoder.limits();
+    limits.n_heads = limits.n_heads.max(teacher.encoder.n_heads);
+    let base = classify_task(data, &tokenizer, &train, limits, wordnet, device)?;
     // Augmented texts and hidden-state transfer run the teacher on every
     // batch anyway; otherwise its logits are computed once.
     let (cached_logits, cache_path) = if base.augmenter.is_some() || distill.needs_teacher_layers()
@@ -213,9 +249,9 @@ pub fn distill<B: AutodiffBackend>(
     } else {
         let (logits, path) =
             cached_teacher_logits::<B>(&teacher, teacher_dir, data, &tokenizer, device)?;
-        (Some(logits), Some(path))
+        (Some(logits), path)
     };
-    let mut task = DistillTask {
+    let task = DistillTask {
         base,
         teacher,
         cached_logits,
@@ -237,40 +273,57 @@ pub fn distill<B: AutodiffBackend>(
         config: train,
         options,
     };
-    let metrics = train_and_save(&mut task, model, run, device)?;
+    let metrics = match pruning {
+        Some(p) => {
+            crate::prune::unstructured::check_sparsity(p.sparsity)?;
+            let train_config = run.config.train.clone();
+            train_and_save(&mut p.wrap(task, &train_config), model, run, device)?
+        }
+        None => train_and_save(&mut { task }, model, run, device)?,
+    };
     hone_train::checkpoint::write_json(&out_dir.join("distill.json"), &record)?;
+    // The trained student is complete; its starting copy is not needed.
+    if init_dir.is_dir() {
+        std::fs::remove_dir_all(&init_dir).map_err(crate::error::io(&init_dir))?;
+    }
     Ok(metrics)
 }
 
 /// The teacher's logits on the training texts, read from
-/// `teacher/cache/` when an earlier run with the same texts and tokenizer
-/// settings wrote them, computed and written there otherwise.
+/// `teacher/cache/` when an earlier run with the same teacher weights, texts
+/// and tokenizer settings wrote them, computed and written there otherwise
+/// (a read-only teacher folder just means no cache: the path is `None`).
 fn cached_teacher_logits<B: AutodiffBackend>(
     teacher: &TextClassifier<B::InnerBackend>,
     teacher_dir: &Path,
     data: &ClassifyData,
     tokenizer: &hone_data::tokenize::TextTokenizer,
     device: &B::Device,
-) -> Result<(Vec<Vec<f32>>, PathBuf)> {
+) -> Result<(Vec<Vec<f32>>, Option<PathBuf>)> {
     let texts: Vec<&str> = data.train.iter().map(|e| e.text.as_str()).collect();
-    let key = cache_key(
-        &texts,
-        tokenizer.max_len(),
-        &format!("{:?}", tokenizer.truncation()),
+    let weights = std::fs::metadata(teacher_dir.join("model.safetensors"))
+        .map_err(crate::error::io(teacher_dir))?;
+    let stamp = format!(
+        "{:?}|{}|{:?}",
+        tokenizer.truncation(),
+        weights.len(),
+        weights.modified().ok()
     );
+    let key = cache_key(&texts, tokenizer.max_len(), &stamp);
     let path = teacher_dir
         .join("cache")
         .join(format!("teacher-logits-{key:016x}.json"));
     if let Ok(logits) = hone_train::checkpoint::read_json::<Vec<Vec<f32>>>(&path) {
         if logits.len() == texts.len() {
-            return Ok((logits, path));
+            return Ok((logits, Some(path)));
         }
     }
     let logits = predict_logits(teacher, tokenizer, &texts, 64, device)?;
-    let dir = path.parent().expect("cache file has a folder");
-    std::fs::create_dir_all(dir).map_err(crate::error::io(dir))?;
-    hone_train::checkpoint::write_json(&path, &logits)?;
-    Ok((logits, path))
+    let written = path
+        .parent()
+        .is_some_and(|dir| std::fs::create_dir_all(dir).is_ok())
+        && hone_train::checkpoint::write_json(&path, &logits).is_ok();
+    Ok((logits, written.then_some(path)))
 }
 
 /// FNV-1a over the texts and tokenizer settings: stable across runs and

@@ -4,9 +4,12 @@
 //! of the dense tensors ([`slice`]). The pruned folder records each layer's
 //! new width in `config.json` (`hone_layer_shapes`), so burn's model and the
 //! CPU engine both build the smaller layers — fewer multiply-adds, not a mask.
+//! [`unstructured`] is the other kind: individual weights zeroed by
+//! magnitude, gradually during fine-tuning — a mask, with no speedup.
 
 pub mod importance;
 pub mod slice;
+pub mod unstructured;
 
 use serde::{Deserialize, Serialize};
 
@@ -68,7 +71,27 @@ pub struct PruneReport {
     pub params_after: usize,
     /// Texts the activation importance was measured on (0 for magnitude).
     pub calibration_texts: usize,
+    /// Unstructured magnitude pruning, when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unstructured: Option<UnstructuredReport>,
 }
+
+/// What unstructured pruning did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnstructuredReport {
+    pub target: f64,
+    pub scope: unstructured::Scope,
+    /// Zeros in the dense matrices of the saved model.
+    pub measured: f64,
+    /// Applied gradually during fine-tuning (else once, before saving).
+    pub gradual: bool,
+    /// Stored dense: the zeros save neither time nor space on hone's kernels.
+    pub speedup: String,
+}
+
+/// The note every unstructured report carries.
+pub const NO_SPEEDUP: &str = "none: the zeros are stored and multiplied densely (hone's and burn's \
+kernels are dense; at sparsities that keep accuracy a sparse kernel would not beat them here)";
 
 pub const REPORT_FILE: &str = "hone_prune.json";
 
@@ -93,6 +116,7 @@ pub fn prune(
         params_before: source.parameters(),
         params_after: pruned.parameters(),
         calibration_texts: calibration.iter().map(|b| b.batch).sum(),
+        unstructured: None,
     };
     Ok((pruned, report))
 }

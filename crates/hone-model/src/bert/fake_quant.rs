@@ -1,7 +1,9 @@
 //! Quantization-aware training: the dense layers can run "fake-quantized"
 //! — weights rounded to int8 per output channel and inputs to int8 per
 //! token, both symmetric with scale max|x| / 127, then multiplied in float —
-//! which is what hone's int8-dynamic engine computes exactly in integers.
+//! the roundings hone's int8-dynamic engine applies to its dense layers
+//! (it also stores the word-embedding table in int8, which is not simulated
+//! here: that costs little and has no gradient worth shaping).
 //! The rounding has no useful gradient, so it is bypassed (straight-through
 //! estimator): the forward sees `x + (q(x) − x)` with the bracket detached,
 //! the backward sees the identity. Training this way lets the weights

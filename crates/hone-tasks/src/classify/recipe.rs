@@ -122,13 +122,13 @@ pub fn finetune<B: AutodiffBackend>(
         model_name,
         data,
         out_dir,
-        config,
+        mut config,
         wordnet,
         options,
     } = job;
     let tokenizer = prepare(model_dir, out_dir, &config)?;
     B::seed(device, config.train.seed);
-    let model = initial_model::<B>(model_dir, data, &config, device)?;
+    let model = initial_model::<B>(model_dir, data, &mut config, device)?;
     let mut task = classify_task(
         data,
         &tokenizer,
@@ -166,11 +166,12 @@ pub fn prepare(model_dir: &Path, out_dir: &Path, config: &FinetuneConfig) -> Res
 }
 
 /// The model training starts from: a classifier folder as saved (its
-/// labels must match the data's), or a pretrained encoder with a new head.
+/// labels must match the data's, and its pooling is kept: `config.pooling`
+/// is set to it), or a pretrained encoder with a new head.
 pub fn initial_model<B: AutodiffBackend>(
     model_dir: &Path,
     data: &ClassifyData,
-    config: &FinetuneConfig,
+    config: &mut FinetuneConfig,
     device: &B::Device,
 ) -> Result<TextClassifier<B>> {
     let model = if model_dir.join(INFO_FILE).is_file() {
@@ -184,7 +185,9 @@ pub fn initial_model<B: AutodiffBackend>(
             )));
         }
         model.dropout = burn::nn::DropoutConfig::new(config.head_dropout).init();
-        model.mean_pool = config.pooling == Pooling::Mean;
+        // The head was trained on this pooling; another would feed it
+        // features it has never seen.
+        config.pooling = info.pooling;
         model
     } else {
         let (encoder, _) = BertModel::<B>::from_dir(model_dir, device)?;
@@ -243,6 +246,12 @@ pub trait ClassifierTask<B: AutodiffBackend>:
     hone_train::TrainTask<B, Model = TextClassifier<B>>
 {
     fn set_batch_size(&mut self, batch_size: usize);
+
+    /// The trained model before it is evaluated and saved (a pruning task
+    /// enforces its final sparsity here, whichever checkpoint was best).
+    fn finish(&self, model: TextClassifier<B::InnerBackend>) -> TextClassifier<B::InnerBackend> {
+        model
+    }
 }
 
 impl<B: AutodiffBackend> ClassifierTask<B> for ClassifyTask<'_, B> {
@@ -323,7 +332,7 @@ pub fn train_and_save<B: AutodiffBackend, T: ClassifierTask<B>>(
 
     let outcome =
         hone_train::train::<B, _>(&*task, model, &config.train, out_dir, &options, device)?;
-    let model = outcome.model;
+    let model = task.finish(outcome.model);
     let (_, val) = evaluate(
         &model,
         tokenizer,

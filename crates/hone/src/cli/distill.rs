@@ -107,6 +107,7 @@ pub fn run(ctx: &Context, args: DistillArgs) -> Result<(), Failure> {
         distill: distill_config,
         wordnet,
         options: run_options(ctx, args.resume),
+        pruning: None,
     };
     let metrics = dispatch_train(ctx.backend, Job { job: Some(job) })??;
     print_metrics(&metrics, &args.out, args.json)

@@ -2,6 +2,8 @@
 //! feed-forward neurons of a model (physically: the saved tensors are
 //! smaller and the forward pass does less work), then optionally fine-tune
 //! the pruned classifier — by distillation from `--teacher` when given.
+//! `--unstructured` zeroes the smallest weights instead (once, or gradually
+//! while fine-tuning), which the report marks as giving no speedup.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +11,8 @@ use clap::Args;
 use hone::backend::{TrainJob, dispatch_train};
 use hone::compress::SourceModel;
 use hone::compress::distill::{DistillConfig, DistillJob, StudentInit, distill};
-use hone::compress::prune::{self, Importance, PrunePlan, PruneReport};
+use hone::compress::prune::unstructured::{self, GradualPruning, Scope, finetune_sparse};
+use hone::compress::prune::{self, Importance, PrunePlan, PruneReport, UnstructuredReport};
 use hone::compress::quant::Batch;
 use hone::data::assets::resolve_model_dir;
 use hone::tasks::classify::{FinetuneJob, FinetuneMetrics, finetune};
@@ -34,6 +37,14 @@ pub struct PruneArgs {
     /// Training texts the activation importance is measured on.
     #[arg(long, default_value_t = 256)]
     pub calib_samples: usize,
+    /// Unstructured magnitude pruning: the fraction of the dense weights to zero, in [0, 1)
+    /// (gradually over the first two thirds of fine-tuning when --finetune-epochs is set).
+    /// Stored dense: no speedup, which the report says.
+    #[arg(long, default_value_t = 0.0)]
+    pub unstructured: f64,
+    /// Where one magnitude threshold applies: global (all dense matrices) | layer (each matrix).
+    #[arg(long, default_value = "global")]
+    pub scope: String,
     /// The data set: texts for activation importance, and the fine-tuning data.
     #[arg(long)]
     pub data: Option<String>,
@@ -57,21 +68,33 @@ pub struct PruneArgs {
     pub json: bool,
 }
 
-/// Prunes `model_dir` into `out` and returns the report.
+/// Prunes `model_dir` into `out` (with one-shot unstructured pruning when
+/// `unstructured` is given) and returns the report.
 pub fn prune_folder(
     model_dir: &Path,
     plan: &PrunePlan,
     calibration: &[Batch],
+    unstructured: Option<(f64, Scope)>,
     out: &Path,
 ) -> Result<PruneReport, Failure> {
     let source = SourceModel::open(model_dir)?;
-    let (pruned, report) = prune::prune(&source, plan, calibration)?;
+    let (mut pruned, mut report) = prune::prune(&source, plan, calibration)?;
+    if let Some((target, scope)) = unstructured {
+        let measured = unstructured::prune_source(&mut pruned, target, scope)?;
+        report.unstructured = Some(UnstructuredReport {
+            target,
+            scope,
+            measured,
+            gradual: false,
+            speedup: prune::NO_SPEEDUP.into(),
+        });
+    }
     prune::save(&pruned, &report, out)?;
     Ok(report)
 }
 
 enum Finetune<'a> {
-    Labels(FinetuneJob<'a>),
+    Labels(FinetuneJob<'a>, Option<GradualPruning>),
     Distill(DistillJob<'a>),
 }
 
@@ -83,7 +106,8 @@ impl TrainJob for Job<'_> {
     type Output = anyhow::Result<FinetuneMetrics>;
     fn run<B: burn::tensor::backend::AutodiffBackend>(mut self, device: B::Device) -> Self::Output {
         Ok(match self.job.take().expect("run once") {
-            Finetune::Labels(job) => finetune::<B>(job, &device)?,
+            Finetune::Labels(job, None) => finetune::<B>(job, &device)?,
+            Finetune::Labels(job, Some(pruning)) => finetune_sparse::<B>(job, pruning, &device)?,
             Finetune::Distill(job) => distill::<B>(job, &device)?,
         })
     }
@@ -100,6 +124,8 @@ pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
         importance: usage(args.importance.parse::<Importance>())?,
     };
     usage(plan.validate())?;
+    usage(unstructured::check_sparsity(args.unstructured))?;
+    let scope = usage(args.scope.parse::<Scope>())?;
     let epochs = args.train.epochs.unwrap_or(0);
     let train = if epochs > 0 {
         Some(args.train.config_with_epochs(epochs)?)
@@ -136,13 +162,19 @@ pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
         }
         _ => Vec::new(),
     };
+    let sparse = (args.unstructured > 0.0).then_some((args.unstructured, scope));
     let (Some(train), Some(data)) = (train, data.as_ref()) else {
-        let report = prune_folder(&model_dir, &plan, &calibration, &args.out)?;
+        let report = prune_folder(&model_dir, &plan, &calibration, sparse, &args.out)?;
         print_report(&report, &args.out, args.json)?;
         return Ok(());
     };
     let init = args.out.join("pruned-init");
-    let report = prune_folder(&model_dir, &plan, &calibration, &init)?;
+    let mut report = prune_folder(&model_dir, &plan, &calibration, None, &init)?;
+    let gradual = sparse.map(|(sparsity, scope)| GradualPruning {
+        sparsity,
+        scope,
+        ramp: 2.0 / 3.0,
+    });
     eprintln!(
         "pruned {} → {} parameters; fine-tuning {} epoch(s){}",
         report.params_before,
@@ -165,20 +197,34 @@ pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
             distill: DistillConfig::default(),
             wordnet,
             options,
+            pruning: gradual,
         }),
-        None => Finetune::Labels(FinetuneJob {
-            model_dir: &init,
-            model_name: format!("pruned {}", args.model),
-            data,
-            out_dir: &args.out,
-            config: train,
-            wordnet,
-            options,
-        }),
+        None => Finetune::Labels(
+            FinetuneJob {
+                model_dir: &init,
+                model_name: format!("pruned {}", args.model),
+                data,
+                out_dir: &args.out,
+                config: train,
+                wordnet,
+                options,
+            },
+            gradual,
+        ),
     };
     let metrics = dispatch_train(ctx.backend, Job { job: Some(job) })??;
-    let from = init.join(prune::REPORT_FILE);
-    std::fs::copy(&from, args.out.join(prune::REPORT_FILE))?;
+    if let Some(g) = gradual {
+        report.unstructured = Some(UnstructuredReport {
+            target: g.sparsity,
+            scope: g.scope,
+            measured: unstructured::measured_sparsity(&SourceModel::open(&args.out)?),
+            gradual: true,
+            speedup: prune::NO_SPEEDUP.into(),
+        });
+    }
+    let json = serde_json::to_string_pretty(&report)?;
+    std::fs::write(args.out.join(prune::REPORT_FILE), json)?;
+    std::fs::remove_dir_all(&init)?;
     print_metrics(&metrics, &args.out, args.json)
 }
 
@@ -199,5 +245,12 @@ fn print_report(report: &PruneReport, out: &Path, json: bool) -> Result<(), Fail
         100.0 * report.params_after as f64 / report.params_before.max(1) as f64,
         out.display()
     );
+    if let Some(u) = &report.unstructured {
+        println!(
+            "unstructured: {:.1} % of the dense weights are zero; speedup: {}",
+            u.measured * 100.0,
+            u.speedup
+        );
+    }
     Ok(())
 }

@@ -121,9 +121,6 @@ fn qat_finetune(
         warmup: 0,
         total: 1,
     };
-    if scratch.exists() {
-        std::fs::remove_dir_all(scratch)?;
-    }
     eprintln!(
         "quantization-aware fine-tuning on {} ({} epoch(s), lr {})…",
         data.name, args.qat_epochs, args.qat_lr
@@ -190,9 +187,20 @@ pub fn run(ctx: &Context, args: QuantizeArgs) -> Result<(), Failure> {
             scheme.name()
         )));
     }
-    // int8-qat: fine-tune with int8 rounding simulated into a scratch
-    // folder beside --out, then quantize that model.
-    let scratch = args.out.with_extension("qat-train");
+    // int8-qat: fine-tune with int8 rounding simulated into a temporary
+    // folder beside --out (removed however the run ends), then quantize
+    // that model.
+    let original = dir.clone();
+    let parent = args
+        .out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let scratch_dir = tempfile::Builder::new()
+        .prefix(".hone-qat-")
+        .tempdir_in(parent)?;
+    let scratch = scratch_dir.path().join("model");
     let dir = if scheme == Scheme::Int8Qat {
         qat_finetune(ctx, &args, &dir, &scratch)?;
         scratch.clone()
@@ -241,17 +249,26 @@ pub fn run(ctx: &Context, args: QuantizeArgs) -> Result<(), Failure> {
         )));
     }
     eprintln!("quantizing {} with {}…", dir.display(), scheme.name());
-    let model = match args.fallback_budget {
+    let mut model = match args.fallback_budget {
         None => quant::quantize(&source, &plan)?,
         Some(budget) => with_fallback(ctx, &args, &dir, &source, &plan, budget)?,
     };
+    if scheme == Scheme::Int8Qat {
+        // Name the model the user gave, not the temporary folder.
+        model.info.source = format!(
+            "{} after quantization-aware fine-tuning on {} ({} epoch(s), lr {})",
+            original.display(),
+            args.qat_data.as_deref().unwrap_or_default(),
+            args.qat_epochs,
+            args.qat_lr
+        );
+    }
     let bytes = quant::save(&model, &dir, &args.out)?;
     if scheme == Scheme::Int8Qat {
         std::fs::copy(
             scratch.join("metrics.json"),
             args.out.join("qat-metrics.json"),
         )?;
-        std::fs::remove_dir_all(&scratch)?;
     }
     let source_bytes = model.info.source_bytes;
     println!(

@@ -57,7 +57,7 @@ impl std::str::FromStr for Step {
 }
 
 /// The settings of each stage.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct StageSettings {
     pub teacher: FinetuneConfig,
     pub student: FinetuneConfig,
@@ -150,6 +150,40 @@ pub fn optimize(job: OptimizeJob<'_>, mut announce: impl FnMut(&str)) -> Result<
         path: out_dir.into(),
         source,
     })?;
+    // Finished stages are reused, so they must have been made with these
+    // very settings: the first run records them, later runs compare.
+    let record = serde_json::json!({
+        "model": model_name,
+        "teacher": teacher,
+        "data": data.name,
+        "train_examples": data.train.len(),
+        "quick": quick,
+        "steps": format!("{steps:?}"),
+        "settings": settings,
+    });
+    let record_path = out_dir.join("optimize.json");
+    match std::fs::read(&record_path) {
+        Ok(bytes) => {
+            let earlier: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Invalid(format!("{}: {e}", record_path.display())))?;
+            if earlier != record {
+                return Err(Error::Invalid(format!(
+                    "{} holds an optimize run with other settings (see optimize.json); \
+                     choose a new --out",
+                    out_dir.display()
+                )));
+            }
+        }
+        Err(_) => {
+            let json = serde_json::to_string_pretty(&record).expect("settings serialize");
+            hone_train::log::write_atomically(&record_path, json.as_bytes()).map_err(|source| {
+                Error::Io {
+                    path: record_path.clone(),
+                    source,
+                }
+            })?;
+        }
+    }
     let options = |dir: &Path| RunOptions {
         resume: dir.join("checkpoints/LATEST").is_file(),
         progress,
@@ -198,7 +232,8 @@ pub fn optimize(job: OptimizeJob<'_>, mut announce: impl FnMut(&str)) -> Result<
     if steps.contains(&Step::Distill) {
         let dir = out_dir.join("2-distilled");
         if !finished(&dir) {
-            let layers = SourceModel::open(&teacher_dir)?.config.num_hidden_layers;
+            let layers = hone_model::BertConfig::from_file(&teacher_dir.join("config.json"))?
+                .num_hidden_layers;
             let init = spaced_layers(layers, settings.student_layers)?;
             announce(&format!(
                 "2/4 distilling into {} layers (teacher layers {init:?}) → {}",
@@ -215,6 +250,7 @@ pub fn optimize(job: OptimizeJob<'_>, mut announce: impl FnMut(&str)) -> Result<
                 distill: settings.distill.clone(),
                 wordnet: None,
                 options: options(&dir),
+                pruning: None,
             }))?;
             seconds.push(("distilled".into(), start.elapsed().as_secs_f64()));
         }
@@ -253,7 +289,13 @@ pub fn optimize(job: OptimizeJob<'_>, mut announce: impl FnMut(&str)) -> Result<
                 distill: settings.distill.clone(),
                 wordnet: None,
                 options: options(&dir),
+                pruning: None,
             }))?;
+            // Keep the pruning report beside the model, drop the starting copy.
+            let from = init.join(prune::REPORT_FILE);
+            std::fs::copy(&from, dir.join(prune::REPORT_FILE))
+                .and_then(|_| std::fs::remove_dir_all(&init))
+                .map_err(|source| Error::Io { path: from, source })?;
             seconds.push(("pruned".into(), start.elapsed().as_secs_f64()));
         }
         stages.push(("pruned + fine-tuned".into(), dir.clone()));

@@ -88,3 +88,25 @@ pub fn tiny_csv(dir: &Path) -> PathBuf {
     std::fs::write(&path, csv).unwrap();
     path
 }
+
+/// [`tiny_model`] fine-tuned for one epoch on [`tiny_csv`] (32 tokens).
+pub fn tiny_classifier(dir: &Path) -> PathBuf {
+    let model = tiny_model(dir);
+    let data = tiny_csv(dir);
+    let out = dir.join("tiny-classifier");
+    let o = hone(&[
+        "finetune",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--max-len",
+        "32",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    out
+}
