@@ -89,6 +89,16 @@ fn optimize_quick_runs_every_stage_and_reports_them() {
         .modified()
         .unwrap();
     assert_eq!(before, after);
+    // Other settings into the same folder would mix models: refused.
+    let mut other = args.to_vec();
+    other.extend_from_slice(&["--heads", "0.25"]);
+    let o = hone(&other);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("other settings"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 #[test]

@@ -162,27 +162,32 @@ pub fn optimize(job: OptimizeJob<'_>, mut announce: impl FnMut(&str)) -> Result<
         "settings": settings,
     });
     let record_path = out_dir.join("optimize.json");
-    match std::fs::read(&record_path) {
-        Ok(bytes) => {
-            let earlier: serde_json::Value = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::Invalid(format!("{}: {e}", record_path.display())))?;
-            if earlier != record {
-                return Err(Error::Invalid(format!(
-                    "{} holds an optimize run with other settings (see optimize.json); \
-                     choose a new --out",
-                    out_dir.display()
-                )));
+    // Compared as written (numbers round-trip through their text form).
+    let json = serde_json::to_string_pretty(&record).expect("settings serialize");
+    let stage_made = ["1-teacher", "2-distilled", "3-pruned", "4-int8"]
+        .iter()
+        .any(|s| out_dir.join(s).exists());
+    if stage_made && record_path.is_file() {
+        let earlier = std::fs::read_to_string(&record_path).map_err(|source| Error::Io {
+            path: record_path.clone(),
+            source,
+        })?;
+        let same = serde_json::from_str::<serde_json::Value>(&earlier).ok()
+            == serde_json::from_str::<serde_json::Value>(&json).ok();
+        if !same {
+            return Err(Error::Invalid(format!(
+                "{} holds an optimize run with other settings (see optimize.json); \
+                 choose a new --out",
+                out_dir.display()
+            )));
+        }
+    } else {
+        hone_train::log::write_atomically(&record_path, json.as_bytes()).map_err(|source| {
+            Error::Io {
+                path: record_path.clone(),
+                source,
             }
-        }
-        Err(_) => {
-            let json = serde_json::to_string_pretty(&record).expect("settings serialize");
-            hone_train::log::write_atomically(&record_path, json.as_bytes()).map_err(|source| {
-                Error::Io {
-                    path: record_path.clone(),
-                    source,
-                }
-            })?;
-        }
+        })?;
     }
     let options = |dir: &Path| RunOptions {
         resume: dir.join("checkpoints/LATEST").is_file(),
