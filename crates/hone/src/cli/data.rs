@@ -2,33 +2,22 @@
 //! with its location, and print the class counts of the documented split.
 
 use clap::Args;
-use hone::data::datasets::{TableOptions, load};
+use hone::data::datasets::load;
 use hone::data::split::SPLIT_SEED;
 
 use super::{Context, Failure};
 
 #[derive(Debug, Args)]
 pub struct DataArgs {
-    /// A built-in data set (pang-lee, pang-lee-reviews, spam-assassin, bbc-news) or a CSV/TSV/JSONL file.
-    #[arg(long)]
-    pub data: String,
-    /// Column holding the text (user tables).
-    #[arg(long, default_value = "text")]
-    pub text_col: String,
-    /// Column holding the label (user tables).
-    #[arg(long, default_value = "label")]
-    pub label_col: String,
+    #[command(flatten)]
+    pub data: super::train_args::DataArgs,
     /// Seed of the stratified 70/10/20 split.
     #[arg(long, default_value_t = SPLIT_SEED)]
     pub seed: u64,
 }
 
 pub fn run(ctx: &Context, args: DataArgs) -> Result<(), Failure> {
-    let table = TableOptions {
-        text_col: args.text_col,
-        label_col: args.label_col,
-    };
-    let loaded = load(&args.data, &table, &ctx.cache, &ctx.fetch)?;
+    let loaded = load(&args.data.data, &args.data.table(), &ctx.cache, &ctx.fetch)?;
     for bad in &loaded.skipped {
         eprintln!("skipped {bad}");
     }

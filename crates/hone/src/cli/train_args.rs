@@ -29,14 +29,18 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
+    /// The column names for user tables.
+    pub fn table(&self) -> TableOptions {
+        TableOptions {
+            text_col: self.text_col.clone(),
+            label_col: self.label_col.clone(),
+        }
+    }
+
     /// Reads the data set (fetching a built-in one on first use), printing
     /// skipped rows, and splits it.
     pub fn load(&self, ctx: &Context) -> Result<ClassifyData, Failure> {
-        let table = TableOptions {
-            text_col: self.text_col.clone(),
-            label_col: self.label_col.clone(),
-        };
-        let loaded = load(&self.data, &table, &ctx.cache, &ctx.fetch)?;
+        let loaded = load(&self.data, &self.table(), &ctx.cache, &ctx.fetch)?;
         for bad in &loaded.skipped {
             eprintln!("skipped {bad}");
         }
