@@ -2,14 +2,15 @@
 //! whose contribution was zeroed changes nothing, burn and the engine agree
 //! on a pruned model, activation importance finds a dead head, the pruned
 //! folder reloads with its smaller shapes, and bad plans are clear errors
-//! that write nothing.
+//! that write nothing. Width pruning (fewer hidden channels) moves exactly
+//! the kept channels and builds in burn and the engine alike.
 
 use std::path::{Path, PathBuf};
 
 use burn::backend::Flex;
 use burn::prelude::*;
 use hone_compress::SourceModel;
-use hone_compress::prune::{self, Importance, Keep, PrunePlan};
+use hone_compress::prune::{self, Importance, Keep, PrunePlan, width};
 use hone_compress::quant::Batch;
 use hone_model::engine::Storage;
 use hone_model::{BertConfig, BertModel};
@@ -228,4 +229,90 @@ fn bad_plans_are_refused_and_write_nothing() {
         })
         .count();
     assert_eq!(leftovers, 0);
+}
+
+/// Channels 0..16 and 40..56: two head sizes, not contiguous.
+fn kept_channels() -> Vec<usize> {
+    (0..16).chain(40..56).collect()
+}
+
+#[test]
+fn narrowing_moves_exactly_the_kept_channels_and_burn_agrees() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = SourceModel::open(&model_folder(tmp.path())).unwrap();
+    let keep = kept_channels();
+    let narrow = width::narrow(&source, &keep).unwrap();
+    let c = &narrow.config;
+    assert_eq!(c.hidden_size, 32);
+    assert_eq!(c.head_dim(), HEAD_DIM, "heads keep their size");
+    assert_eq!(c.layer(0).heads, HEADS, "and their count");
+    assert_eq!(c.layer(1).intermediate_size, FFN);
+    // A table row keeps the kept columns.
+    let words = &source.encoder["embeddings.word_embeddings.weight"];
+    let narrow_words = &narrow.encoder["embeddings.word_embeddings.weight"];
+    let row: Vec<f32> = keep.iter().map(|&k| words[7 * HIDDEN + k]).collect();
+    assert_eq!(&narrow_words[7 * 32..8 * 32], &row[..]);
+    // A matrix writing the stream keeps the kept rows, whole.
+    let out = &source.encoder["encoder.layer.1.output.dense.weight"];
+    let narrow_out = &narrow.encoder["encoder.layer.1.output.dense.weight"];
+    assert_eq!(narrow_out.len(), 32 * FFN);
+    assert_eq!(&narrow_out[16 * FFN..17 * FFN], &out[40 * FFN..41 * FFN]);
+    // A matrix reading the stream keeps the kept columns of every row.
+    let q = &source.encoder["encoder.layer.0.attention.self.query.weight"];
+    let narrow_q = &narrow.encoder["encoder.layer.0.attention.self.query.weight"];
+    assert_eq!(narrow_q.len(), HIDDEN * 32);
+    assert_eq!(narrow_q[3 * 32 + 17], q[3 * HIDDEN + 41]);
+    // The pooler is cut on both sides.
+    let pooler = narrow
+        .extras
+        .iter()
+        .find(|e| e.name == "pooler.dense.weight")
+        .unwrap();
+    assert_eq!(pooler.shape, [32, 32]);
+    assert!(narrow.parameters() < source.parameters());
+
+    // Saved, it reloads in burn, which computes what the engine computes.
+    let dir = tmp.path().join("narrow");
+    std::fs::create_dir_all(&dir).unwrap();
+    narrow.write_f32(&dir).unwrap();
+    let reloaded = SourceModel::open(&dir).unwrap();
+    assert_eq!(reloaded.config, narrow.config);
+    let device = Default::default();
+    let (model, _) = BertModel::<Flex>::from_dir(&dir, &device).unwrap();
+    let b = batch();
+    let input = model
+        .input(b.batch, b.seq, &b.ids, &b.mask, &b.types, &device)
+        .unwrap();
+    let burn_out: Vec<f32> = model.forward(&input).into_data().to_vec().unwrap();
+    let diff = max_diff(&burn_out, &run(&reloaded, &b));
+    assert!(diff < 2e-5, "burn and engine differ by {diff}");
+
+    // Widths that would split a head, and unordered or out-of-range channels.
+    for bad in [
+        (0..20).collect::<Vec<_>>(),
+        vec![],
+        (1..17).rev().collect(),
+        (50..66).collect(),
+    ] {
+        assert!(width::narrow(&source, &bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn hidden_channel_importance_ranks_a_dead_channel_last() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut source = SourceModel::open(&model_folder(tmp.path())).unwrap();
+    // Channel 5 leaves every LayerNorm as zero, so every block reads 0 there.
+    for (name, t) in source.encoder.iter_mut() {
+        if name.contains("LayerNorm") {
+            t[5] = 0.0;
+        }
+    }
+    let scores = prune::importance::hidden_channels(&source, &[batch()]).unwrap();
+    assert_eq!(scores[5], 0.0);
+    assert!(scores.iter().enumerate().all(|(i, &s)| i == 5 || s > 0.0));
+    let keep = width::select_channels(&scores, HIDDEN - HEAD_DIM);
+    assert!(!keep.contains(&5) && keep.len() == HIDDEN - HEAD_DIM);
+    let err = prune::importance::hidden_channels(&source, &[]).unwrap_err();
+    assert!(err.to_string().contains("sample texts"), "{err}");
 }

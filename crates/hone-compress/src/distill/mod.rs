@@ -1,11 +1,12 @@
 //! Knowledge distillation of a fine-tuned classifier into a smaller one.
 //!
-//! The student is the teacher cut down to chosen layers ([`student`]) — or
-//! any classifier folder with the teacher's labels, such as a pruned one —
-//! trained by hone-train on a mix of the hard labels and the teacher's
-//! temperature-softened logits, optionally plus hidden-state and
-//! attention-map matching
-//! ([`loss`], [`task`]). The teacher's logits on the training split are
+//! The student is the teacher cut down to chosen layers ([`student`]),
+//! optionally narrowed to fewer hidden channels ([`crate::prune::width`]) —
+//! or any classifier folder with the teacher's labels, such as a pruned one
+//! — trained by hone-train on a mix of the hard labels and the teacher's
+//! temperature-softened logits, optionally plus hidden-state matching
+//! (through a learned projection when the student is narrower) and
+//! attention-map matching ([`loss`], [`task`]). The teacher's logits on the training split are
 //! computed once and cached beside the teacher (`cache/`), so further
 //! student runs reuse them; with augmentation the teacher labels each
 //! augmented text on the fly instead.
@@ -25,12 +26,20 @@ use hone_tasks::classify::{
 use hone_train::RunOptions;
 use serde::{Deserialize, Serialize};
 
+use crate::quant::Batch;
 use crate::{CompressError, Result, SourceModel};
 pub use student::{from_teacher_layers, spaced_layers};
 pub use task::{DistillBatch, DistillTask};
 
 /// In `student-init/`: the teacher layers the student was cut from.
 const STUDENT_FILE: &str = "hone_student.json";
+
+/// What `student-init/hone_student.json` records.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct StudentRecord {
+    layers: Vec<usize>,
+    hidden: usize,
+}
 
 /// The distillation settings of one run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -96,6 +105,15 @@ impl DistillConfig {
 pub enum StudentInit<'a> {
     /// These teacher layers (ascending), with the embeddings and head.
     TeacherLayers(Vec<usize>),
+    /// These teacher layers with the hidden width cut to `hidden` channels,
+    /// those that carry most on the `calibration` texts
+    /// ([`crate::prune::width`]); the hidden-state loss then goes through a
+    /// learned projection to the teacher's width.
+    NarrowTeacherLayers {
+        layers: Vec<usize>,
+        hidden: usize,
+        calibration: &'a [Batch],
+    },
     /// An existing classifier folder (for example a pruned teacher); its
     /// layers are matched to evenly spread teacher layers.
     Folder(&'a Path),
@@ -161,42 +179,70 @@ pub fn distill<B: AutodiffBackend>(
     let init_dir = out_dir.join("student-init");
     let student_dir = match &student {
         StudentInit::Folder(dir) => dir.to_path_buf(),
-        StudentInit::TeacherLayers(_) => init_dir.clone(),
+        StudentInit::TeacherLayers(_) | StudentInit::NarrowTeacherLayers { .. } => init_dir.clone(),
     };
-    let (student_config, layer_map, pending) = match student {
-        StudentInit::TeacherLayers(layers) => {
-            let record = init_dir.join(STUDENT_FILE);
+    let teacher_hidden = teacher_source.config.hidden_size;
+    let cut = match student {
+        StudentInit::TeacherLayers(layers) => Some((layers, teacher_hidden, &[][..])),
+        StudentInit::NarrowTeacherLayers {
+            layers,
+            hidden,
+            calibration,
+        } => Some((layers, hidden, calibration)),
+        StudentInit::Folder(_) => None,
+    };
+    let (student_config, layer_map, pending) = match cut {
+        Some((layers, hidden, calibration)) => {
+            if hidden > teacher_hidden {
+                return Err(CompressError::Invalid(format!(
+                    "a student {hidden} wide would be wider than the teacher ({teacher_hidden})"
+                )));
+            }
+            let wanted = StudentRecord {
+                layers: layers.clone(),
+                hidden,
+            };
             if init_dir.is_dir() {
-                let recorded: Vec<usize> =
-                    hone_train::checkpoint::read_json(&record).map_err(|_| {
-                        CompressError::Invalid(format!(
-                            "{} exists but does not record its teacher layers; remove it",
-                            init_dir.display()
-                        ))
-                    })?;
-                if recorded != layers {
+                let recorded: StudentRecord = hone_train::checkpoint::read_json(
+                    &init_dir.join(STUDENT_FILE),
+                )
+                .map_err(|_| {
+                    CompressError::Invalid(format!(
+                        "{} exists but does not record how it was cut; remove it",
+                        init_dir.display()
+                    ))
+                })?;
+                if recorded != wanted {
                     return Err(CompressError::Invalid(format!(
-                        "{} holds a student cut from teacher layers {recorded:?}, not {layers:?}; \
-                         choose a new output folder",
-                        out_dir.display()
+                        "{} holds a student cut from teacher layers {:?} at width {}, not {layers:?} \
+                         at width {hidden}; choose a new output folder",
+                        out_dir.display(),
+                        recorded.layers,
+                        recorded.hidden
                     )));
                 }
+                let config = hone_model::BertConfig::from_file(&init_dir.join("config.json"))?;
+                (config, layers, None)
+            } else {
+                let mut model = from_teacher_layers(&teacher_source, &layers)?;
+                if hidden < teacher_hidden {
+                    let scores = crate::prune::importance::hidden_channels(&model, calibration)?;
+                    let keep = crate::prune::width::select_channels(&scores, hidden);
+                    model = crate::prune::width::narrow(&model, &keep)?;
+                }
+                (model.config.clone(), layers, Some((model, wanted)))
             }
-            let model = from_teacher_layers(&teacher_source, &layers)?;
-            let pending = (!init_dir.is_dir()).then_some(model.clone());
-            (model.config, layers, pending)
         }
-        StudentInit::Folder(dir) => {
-            let config = hone_model::BertConfig::from_file(&dir.join("config.json"))?;
+        None => {
+            let config = hone_model::BertConfig::from_file(&student_dir.join("config.json"))?;
             let map = spaced_layers(teacher_layers, config.num_hidden_layers)?;
             (config, map, None)
         }
     };
-    if student_config.hidden_size != teacher_source.config.hidden_size {
+    if student_config.hidden_size > teacher_hidden {
         return Err(CompressError::Invalid(format!(
-            "the student is {} wide and the teacher {}: students narrower than the teacher \
-             (with a learned projection for the hidden loss) are not supported yet",
-            student_config.hidden_size, teacher_source.config.hidden_size
+            "the student is {} wide, wider than the teacher ({teacher_hidden})",
+            student_config.hidden_size
         )));
     }
     if student_config.num_hidden_layers > teacher_layers
@@ -222,19 +268,25 @@ pub fn distill<B: AutodiffBackend>(
             }
         }
     }
-    if let Some(model) = pending {
-        let layers = layer_map.clone();
+    if let Some((model, record)) = pending {
         crate::folder::write_model_folder(teacher_dir, &init_dir, |tmp| {
             model.write_f32(tmp)?;
             Ok(hone_train::checkpoint::write_json(
                 &tmp.join(STUDENT_FILE),
-                &layers,
+                &record,
             )?)
         })?;
     }
     B::seed(device, train.train.seed);
     let mut train = train;
-    let model = initial_model::<B>(&student_dir, data, &mut train, device)?;
+    let mut model = initial_model::<B>(&student_dir, data, &mut train, device)?;
+    if student_config.hidden_size < teacher_hidden && distill.hidden_weight > 0.0 {
+        // TinyBERT's W_h: one learned map from the student's width to the
+        // teacher's, shared by every matched layer, trained with the student.
+        model.hidden_projection = Some(
+            burn::nn::LinearConfig::new(student_config.hidden_size, teacher_hidden).init(device),
+        );
+    }
     let (teacher, _, _) = TextClassifier::<B::InnerBackend>::load(teacher_dir, device)?;
     // Batches feed the teacher too: the padding mask must be as wide as the
     // widest of both (a pruned student has fewer heads than its teacher).

@@ -219,3 +219,41 @@ fn activation(source: &SourceModel, texts: &[Batch]) -> Result<Scores> {
     }
     Ok(scores)
 }
+
+/// How much each hidden channel (a column of the residual stream) carries:
+/// the mean over real tokens of its squared value at every LayerNorm output
+/// — the input of each layer's attention and feed-forward block, and the
+/// encoder's output the head reads — summed over those points (the
+/// activation-based channel importance of width pruning, as in Minitron).
+/// A narrower student keeps the highest-scoring channels.
+pub fn hidden_channels(source: &SourceModel, texts: &[Batch]) -> Result<Vec<f64>> {
+    if texts.iter().all(|b| b.batch == 0) {
+        return Err(CompressError::Invalid(
+            "choosing hidden channels needs sample texts".into(),
+        ));
+    }
+    let h = source.config.hidden_size;
+    let mut scores = vec![0.0f64; h];
+    let engine = source.engine(|_| hone_model::engine::Storage::F32)?;
+    let mut tokens = 0usize;
+    let add = |scores: &mut [f64], rows: &[f32], mask: &[u32]| {
+        for (row, _) in rows.chunks_exact(h).zip(mask).filter(|&(_, &m)| m != 0) {
+            for (s, &x) in scores.iter_mut().zip(row) {
+                *s += (x as f64).powi(2);
+            }
+        }
+    };
+    for batch in texts {
+        let mask = &batch.mask;
+        tokens += mask.iter().filter(|&&m| m != 0).count();
+        let output = engine.forward_observed(batch.tokens(), &mut |id, input| {
+            if matches!(id.role, Role::Qkv | Role::FfnIn) {
+                add(&mut scores, input, mask);
+            }
+        })?;
+        add(&mut scores, &output, mask);
+    }
+    let inv = 1.0 / tokens.max(1) as f64;
+    scores.iter_mut().for_each(|s| *s *= inv);
+    Ok(scores)
+}

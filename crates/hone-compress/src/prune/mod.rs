@@ -6,10 +6,12 @@
 //! CPU engine both build the smaller layers — fewer multiply-adds, not a mask.
 //! [`unstructured`] is the other kind: individual weights zeroed by
 //! magnitude, gradually during fine-tuning — a mask, with no speedup.
+//! [`width`] cuts hidden channels, for students narrower than their teacher.
 
 pub mod importance;
 pub mod slice;
 pub mod unstructured;
+pub mod width;
 
 use serde::{Deserialize, Serialize};
 

@@ -97,14 +97,14 @@ fn check_indices(keep: &[usize], n: usize, layer: usize, what: &str) -> Result<(
 }
 
 /// Rows `rows` of a row-major matrix with `cols` columns.
-fn take_rows(t: &[f32], cols: usize, rows: &[usize]) -> Vec<f32> {
+pub(crate) fn take_rows(t: &[f32], cols: usize, rows: &[usize]) -> Vec<f32> {
     rows.iter()
         .flat_map(|&r| t[r * cols..(r + 1) * cols].iter().copied())
         .collect()
 }
 
 /// Columns `keep` of a row-major matrix with `cols` columns.
-fn take_cols(t: &[f32], cols: usize, keep: &[usize]) -> Vec<f32> {
+pub(crate) fn take_cols(t: &[f32], cols: usize, keep: &[usize]) -> Vec<f32> {
     t.chunks_exact(cols)
         .flat_map(|row| keep.iter().map(move |&c| row[c]))
         .collect()

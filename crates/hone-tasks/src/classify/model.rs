@@ -82,6 +82,11 @@ pub struct TextClassifier<B: Backend> {
     pub head: Linear<B>,
     /// true: mean pooling; false: first token.
     pub mean_pool: bool,
+    /// A trainable map from this encoder's hidden width to a wider model's,
+    /// for training objectives that compare hidden states with it
+    /// (distillation into a narrower student). Not part of the classifier:
+    /// never saved, absent when loaded.
+    pub hidden_projection: Option<Linear<B>>,
 }
 
 impl<B: Backend> TextClassifier<B> {
@@ -94,6 +99,7 @@ impl<B: Backend> TextClassifier<B> {
             dropout: DropoutConfig::new(dropout).init(),
             head: LinearConfig::new(hidden, classes).init(&device),
             mean_pool: pooling == Pooling::Mean,
+            hidden_projection: None,
         }
     }
 
@@ -128,6 +134,15 @@ impl<B: Backend> TextClassifier<B> {
             }
         };
         self.head.forward(self.dropout.forward(pooled))
+    }
+
+    /// Hidden states `[batch, seq, hidden]` mapped through
+    /// [`Self::hidden_projection`] when there is one.
+    pub fn project_hidden(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
+        match &self.hidden_projection {
+            Some(p) => p.forward(hidden),
+            None => hidden,
+        }
     }
 
     pub fn classes(&self) -> usize {
@@ -172,6 +187,7 @@ impl<B: Backend> TextClassifier<B> {
             dropout: DropoutConfig::new(0.0).init(),
             head,
             mean_pool: info.pooling == Pooling::Mean,
+            hidden_projection: None,
         };
         Ok((model, config, info))
     }

@@ -2,7 +2,10 @@
 //! teacher's soft targets (and optionally its hidden states). The student is
 //! the teacher cut down to `--student-layers` evenly spread layers (or the
 //! ones `--student-init` names), or any classifier folder given by
-//! `--student` (a pruned one, say).
+//! `--student` (a pruned one, say). `--student-hidden` narrows a student
+//! cut from the teacher to that many hidden channels (those that carry most
+//! on training texts); its hidden-state loss then goes through a learned
+//! projection.
 
 use std::path::PathBuf;
 
@@ -28,9 +31,17 @@ pub struct DistillArgs {
     /// The teacher layers (0-based, ascending) the student starts from, e.g. 0,2,4.
     #[arg(long, value_delimiter = ',', conflicts_with = "student")]
     pub student_init: Option<Vec<usize>>,
-    /// A classifier folder to train as the student instead (same width as the teacher).
+    /// A classifier folder to train as the student instead (as wide as the teacher or narrower).
     #[arg(long)]
     pub student: Option<PathBuf>,
+    /// Hidden width of a student cut from the teacher (a multiple of the head size,
+    /// at most the teacher's): the channels with the largest activations on
+    /// --calib-samples training texts are kept.
+    #[arg(long, conflicts_with = "student")]
+    pub student_hidden: Option<usize>,
+    /// Training texts the hidden channels are chosen on (with --student-hidden).
+    #[arg(long, default_value_t = 256)]
+    pub calib_samples: usize,
     /// Softmax temperature of the soft targets.
     #[arg(long, default_value_t = 2.0)]
     pub temperature: f32,
@@ -80,15 +91,39 @@ pub fn run(ctx: &Context, args: DistillArgs) -> Result<(), Failure> {
         .validate()
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let teacher_config = BertConfig::from_file(&args.teacher.join("config.json"))?;
-    let student = match (&args.student, &args.student_init) {
-        (Some(dir), _) => StudentInit::Folder(dir),
-        (None, Some(layers)) => StudentInit::TeacherLayers(layers.clone()),
-        (None, None) => StudentInit::TeacherLayers(
-            spaced_layers(teacher_config.num_hidden_layers, args.student_layers)
-                .map_err(|e| Failure::Usage(e.to_string()))?,
-        ),
-    };
     let data = args.data.load(ctx)?;
+    let layers = match &args.student_init {
+        Some(layers) => layers.clone(),
+        None => spaced_layers(teacher_config.num_hidden_layers, args.student_layers)
+            .map_err(|e| Failure::Usage(e.to_string()))?,
+    };
+    let calibration = match args.student_hidden {
+        Some(hidden) if hidden > teacher_config.hidden_size => {
+            return Err(Failure::Usage(format!(
+                "--student-hidden {hidden} is wider than the teacher ({})",
+                teacher_config.hidden_size
+            )));
+        }
+        Some(hidden) if hidden == 0 || hidden % teacher_config.head_dim() != 0 => {
+            return Err(Failure::Usage(format!(
+                "--student-hidden {hidden} must be a positive multiple of the head size {}",
+                teacher_config.head_dim()
+            )));
+        }
+        Some(_) => {
+            hone::optimize::calibration_batches(&args.teacher, &data, args.calib_samples.max(1))?
+        }
+        None => Vec::new(),
+    };
+    let student = match (&args.student, args.student_hidden) {
+        (Some(dir), _) => StudentInit::Folder(dir),
+        (None, Some(hidden)) => StudentInit::NarrowTeacherLayers {
+            layers,
+            hidden,
+            calibration: &calibration,
+        },
+        (None, None) => StudentInit::TeacherLayers(layers),
+    };
     let wordnet = wordnet_for(ctx, &train)?;
     eprintln!(
         "distilling {} on {} ({} train examples) with {} on {}",
