@@ -1,7 +1,9 @@
 //! `hone prune` end to end on a tiny classifier: structured pruning writes
 //! smaller tensors that still classify; unstructured pruning, once or
 //! gradually during fine-tuning, leaves the promised share of zeros (and says
-//! it brings no speedup); bad fractions are usage errors that write nothing.
+//! it brings no speedup); iterative pruning reaches the planned widths in
+//! rounds and reports kept heads by their original index; bad fractions are
+//! usage errors that write nothing.
 
 mod common;
 
@@ -116,4 +118,65 @@ fn prune_structured_and_unstructured_end_to_end() {
         assert!(text(&o.stderr).contains(flag), "{}", text(&o.stderr));
         assert!(!out.exists());
     }
+}
+
+#[test]
+fn iterative_pruning_reaches_the_planned_widths_in_rounds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_classifier(tmp.path());
+    let data = tiny_csv(tmp.path());
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let out = tmp.path().join("rounds");
+    let prune = |extra: &[&str], out: &std::path::Path| {
+        let mut args = vec![
+            "prune".to_string(),
+            "--model".into(),
+            s(&model),
+            "--data".into(),
+            s(&data),
+            "--heads".into(),
+            "0.5".into(),
+            "--ffn".into(),
+            "0.5".into(),
+            "--max-len".into(),
+            "32".into(),
+            "--out".into(),
+            s(out),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        hone(&args)
+    };
+    let o = prune(&["--iterations", "2", "--finetune-epochs", "1"], &out);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("round 2/2"), "{}", text(&o.stderr));
+    let r = report(&out);
+    // 64 → 48 → 32 neurons, 2 → 2 → 1 heads: the one-shot widths.
+    assert_eq!(r["kept_ffn"], serde_json::json!([32, 32]));
+    let heads = r["kept_heads"].as_array().unwrap();
+    assert!(heads.iter().all(|l| l.as_array().unwrap().len() == 1));
+    assert!(heads.iter().all(|l| l[0].as_u64().unwrap() < 2));
+    assert_eq!(r["plan"]["heads"], 0.5);
+    let original = SourceModel::open(&model).unwrap().parameters();
+    assert_eq!(r["params_before"].as_u64().unwrap() as usize, original);
+    let pruned = SourceModel::open(&out).unwrap();
+    assert_eq!(
+        r["params_after"].as_u64().unwrap() as usize,
+        pruned.parameters()
+    );
+    assert_eq!(pruned.config.layer(1).intermediate_size, 32);
+    assert!(!out.join("round-1").exists() && !out.join("pruned-init").exists());
+    let o = hone(&["eval", "classify", "--model", &s(&out), "--data", &s(&data)]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+
+    // Rounds without fine-tuning between them are refused before any work.
+    let bad = tmp.path().join("no-finetune");
+    let o = prune(&["--iterations", "2"], &bad);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("--iterations"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!bad.exists());
 }

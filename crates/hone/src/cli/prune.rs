@@ -2,8 +2,11 @@
 //! feed-forward neurons of a model (physically: the saved tensors are
 //! smaller and the forward pass does less work), then optionally fine-tune
 //! the pruned classifier — by distillation from `--teacher` when given.
-//! `--unstructured` zeroes the smallest weights instead (once, or gradually
-//! while fine-tuning), which the report marks as giving no speedup.
+//! `--iterations N` gets there in N prune → fine-tune rounds, each removing
+//! an equal share of the original width and measuring importance on the
+//! model the previous round fine-tuned. `--unstructured` zeroes the smallest
+//! weights instead (once, or gradually while fine-tuning), which the report
+//! marks as giving no speedup.
 
 use std::path::{Path, PathBuf};
 
@@ -58,6 +61,10 @@ pub struct PruneArgs {
     /// (otherwise on the labels alone).
     #[arg(long)]
     pub teacher: Option<PathBuf>,
+    /// Prune in this many rounds, each removing an equal share of the original
+    /// heads and neurons and then fine-tuning --finetune-epochs (iterative pruning).
+    #[arg(long, default_value_t = 1)]
+    pub iterations: usize,
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,
@@ -132,6 +139,16 @@ pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
     } else {
         None
     };
+    if args.iterations == 0 {
+        return Err(Failure::Usage("--iterations must be at least 1".into()));
+    }
+    if args.iterations > 1 && (train.is_none() || args.unstructured > 0.0) {
+        return Err(Failure::Usage(
+            "--iterations prunes and fine-tunes in rounds: it needs --finetune-epochs, \
+             and works on heads and neurons (not --unstructured)"
+                .into(),
+        ));
+    }
     let needs_data = plan.importance == Importance::Activation || train.is_some();
     let data = match (&args.data, needs_data) {
         (Some(name), _) => Some(
@@ -168,51 +185,66 @@ pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
         print_report(&report, &args.out, args.json)?;
         return Ok(());
     };
-    let init = args.out.join("pruned-init");
-    let mut report = prune_folder(&model_dir, &plan, &calibration, None, &init)?;
+    let rounds = args.iterations;
     let gradual = sparse.map(|(sparsity, scope)| GradualPruning {
         sparsity,
         scope,
         ramp: 2.0 / 3.0,
     });
-    eprintln!(
-        "pruned {} → {} parameters; fine-tuning {} epoch(s){}",
-        report.params_before,
-        report.params_after,
-        epochs,
-        args.teacher.as_ref().map_or(String::new(), |t| format!(
-            " by distillation from {}",
-            t.display()
-        ))
-    );
     let wordnet = wordnet_for(ctx, &train)?;
-    let options = run_options(ctx, false);
-    let job = match &args.teacher {
-        Some(teacher) => Finetune::Distill(DistillJob {
-            teacher_dir: teacher,
-            student: StudentInit::Folder(&init),
+    let mut current = model_dir.clone();
+    let mut report: Option<PruneReport> = None;
+    let mut metrics = None;
+    for round in 1..=rounds {
+        let last = round == rounds;
+        let out = if last {
+            args.out.clone()
+        } else {
+            args.out.join(format!("round-{round}"))
+        };
+        let step = PrunePlan {
+            heads: round_fraction(args.heads, round, rounds),
+            ffn: round_fraction(args.ffn, round, rounds),
+            ..plan
+        };
+        let calibration = if round == 1 || plan.importance != Importance::Activation {
+            calibration.clone()
+        } else {
+            hone::optimize::calibration_batches(&current, data, args.calib_samples.max(1))?
+        };
+        let init = out.join("pruned-init");
+        let step_report = prune_folder(&current, &step, &calibration, None, &init)?;
+        eprintln!(
+            "round {round}/{rounds}: pruned {} → {} parameters; fine-tuning {} epoch(s){}",
+            step_report.params_before,
+            step_report.params_after,
+            epochs,
+            args.teacher.as_ref().map_or(String::new(), |t| format!(
+                " by distillation from {}",
+                t.display()
+            ))
+        );
+        report = Some(match report {
+            None => step_report,
+            Some(before) => compose(before, step_report),
+        });
+        let pruning = if last { gradual } else { None };
+        let job = finetune_job(
+            &args,
+            &init,
+            &out,
             data,
-            out_dir: &args.out,
-            train,
-            distill: DistillConfig::default(),
-            wordnet,
-            options,
-            pruning: gradual,
-        }),
-        None => Finetune::Labels(
-            FinetuneJob {
-                model_dir: &init,
-                model_name: format!("pruned {}", args.model),
-                data,
-                out_dir: &args.out,
-                config: train,
-                wordnet,
-                options,
-            },
-            gradual,
-        ),
-    };
-    let metrics = dispatch_train(ctx.backend, Job { job: Some(job) })??;
+            train.clone(),
+            wordnet.clone(),
+            run_options(ctx, false),
+            pruning,
+        );
+        metrics = Some(dispatch_train(ctx.backend, Job { job: Some(job) })??);
+        std::fs::remove_dir_all(&init)?;
+        current = out;
+    }
+    let mut report = report.expect("at least one round");
+    report.plan = plan;
     if let Some(g) = gradual {
         report.unstructured = Some(UnstructuredReport {
             target: g.sparsity,
@@ -224,8 +256,75 @@ pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
     }
     let json = serde_json::to_string_pretty(&report)?;
     std::fs::write(args.out.join(prune::REPORT_FILE), json)?;
-    std::fs::remove_dir_all(&init)?;
+    for round in 1..rounds {
+        std::fs::remove_dir_all(args.out.join(format!("round-{round}")))?;
+    }
+    let metrics = metrics.expect("at least one round");
     print_metrics(&metrics, &args.out, args.json)
+}
+
+/// The fraction of the current width round `round` of `rounds` removes so
+/// that after it `fraction · round / rounds` of the original width is gone.
+fn round_fraction(fraction: f64, round: usize, rounds: usize) -> f64 {
+    let kept = |r: usize| 1.0 - fraction * r as f64 / rounds as f64;
+    1.0 - kept(round) / kept(round - 1)
+}
+
+/// The report of two rounds as one: kept heads as indices into the
+/// original model's heads, parameters from the first model to the last.
+fn compose(before: PruneReport, after: PruneReport) -> PruneReport {
+    let kept_heads = before
+        .kept_heads
+        .iter()
+        .zip(&after.kept_heads)
+        .map(|(first, second)| second.iter().map(|&i| first[i]).collect())
+        .collect();
+    PruneReport {
+        kept_heads,
+        params_before: before.params_before,
+        calibration_texts: before.calibration_texts + after.calibration_texts,
+        ..after
+    }
+}
+
+/// Fine-tuning of the pruned folder `init` into `out`: distillation from
+/// `--teacher` when given, the labels otherwise.
+#[allow(clippy::too_many_arguments)]
+fn finetune_job<'a>(
+    args: &'a PruneArgs,
+    init: &'a Path,
+    out: &'a Path,
+    data: &'a hone::tasks::classify::ClassifyData,
+    train: hone::tasks::classify::FinetuneConfig,
+    wordnet: Option<hone::data::augment::WordNet>,
+    options: hone::train::RunOptions,
+    pruning: Option<GradualPruning>,
+) -> Finetune<'a> {
+    match &args.teacher {
+        Some(teacher) => Finetune::Distill(DistillJob {
+            teacher_dir: teacher,
+            student: StudentInit::Folder(init),
+            data,
+            out_dir: out,
+            train,
+            distill: DistillConfig::default(),
+            wordnet,
+            options,
+            pruning,
+        }),
+        None => Finetune::Labels(
+            FinetuneJob {
+                model_dir: init,
+                model_name: format!("pruned {}", args.model),
+                data,
+                out_dir: out,
+                config: train,
+                wordnet,
+                options,
+            },
+            pruning,
+        ),
+    }
 }
 
 fn print_report(report: &PruneReport, out: &Path, json: bool) -> Result<(), Failure> {
