@@ -15,6 +15,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod onnx;
 pub mod pooling;
 
 pub use bert::{BertInput, BertModel, InputLimits};

@@ -15,6 +15,7 @@ pub mod bench;
 pub mod embed;
 pub mod error;
 pub mod fast;
+pub mod models;
 pub mod optimize;
 
 pub use error::{Error, Result};

@@ -3,7 +3,9 @@
 //! Runtime from an independent PyTorch export of the same model
 //! (`fixtures/golden/make_minilm_golden.py`). Every sentence must reach
 //! cosine ≥ 0.995, on every backend in `HONE_TEST_BACKENDS` (default: the
-//! default backend; CI adds WGPU).
+//! default backend; CI adds WGPU). The same for `minilm-l3`, which hone
+//! converts from paraphrase-MiniLM-L3-v2's ONNX file: against ONNX Runtime
+//! running that very file (f32 on both sides), cosine ≥ 0.9999.
 
 use std::path::Path;
 
@@ -18,8 +20,13 @@ struct Golden {
 }
 
 fn golden() -> Golden {
+    golden_file("minilm-l6-onnxruntime.json")
+}
+
+fn golden_file(name: &str) -> Golden {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/golden/minilm-l6-onnxruntime.json");
+        .join("../../fixtures/golden")
+        .join(name);
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     Golden {
@@ -74,6 +81,26 @@ fn minilm_matches_onnx_runtime() {
         }
         // The reference is an int8 export; fp32 should sit close to it, not merely above the floor.
         assert!(mean > 0.998, "{backend}: mean cosine {mean}");
+    }
+}
+
+#[test]
+fn minilm_l3_converted_from_onnx_matches_onnx_runtime() {
+    let golden = golden_file("minilm-l3-onnxruntime.json");
+    let dir = hone::models::resolve_model(
+        "minilm-l3",
+        &Cache::from_env().unwrap(),
+        &FetchOptions::default(),
+    )
+    .unwrap();
+    let config = hone::model::BertConfig::from_file(&dir.join("config.json")).unwrap();
+    assert_eq!(config.num_hidden_layers, 3);
+    for backend in backends() {
+        let ours = dispatch(backend, Embed(&dir, &golden.sentences, 8)).unwrap();
+        for ((s, a), b) in golden.sentences.iter().zip(&ours).zip(&golden.embeddings) {
+            let c = cosine(a, b);
+            assert!(c >= 0.9999, "{backend}: cosine {c:.6} < 0.9999 for {s:?}");
+        }
     }
 }
 

@@ -9,10 +9,10 @@ use clap::Args;
 use hone::backend::{BackendJob, dispatch};
 use hone::bench::{Timing, full_batch, time};
 use hone::compress::quant::{self, Scheme};
-use hone::data::assets::resolve_model_dir;
 use hone::model::BertModel;
 use hone::model::engine::FastBert;
 use hone::model::pooling::mean_pool;
+use hone::models::resolve_model;
 
 use super::{Context, Failure};
 
@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<(), Failure> {
             "--batch needs sizes ≥ 1 and --seq at least 2".into(),
         ));
     }
-    let dir = resolve_model_dir(&args.model, &ctx.cache, &ctx.fetch)?;
+    let dir = resolve_model(&args.model, &ctx.cache, &ctx.fetch)?;
     let quantized = quant::is_quantized(&dir);
     let paths: Vec<String> = if !args.paths.is_empty() {
         args.paths.clone()

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::Args;
 use hone::backend::{BackendJob, dispatch};
-use hone::data::assets::resolve_model_dir;
 use hone::embed::{DEFAULT_BATCH, SentenceEncoder, cosine};
+use hone::models::resolve_model;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{Context, Failure};
@@ -88,7 +88,7 @@ fn embed_lines(
     if batch_size == 0 {
         return Err(Failure::Usage("--batch-size must be at least 1".into()));
     }
-    let dir = resolve_model_dir(model, &ctx.cache, &ctx.fetch)?;
+    let dir = resolve_model(model, &ctx.cache, &ctx.fetch)?;
     if hone::compress::quant::is_quantized(&dir) {
         // Quantized folders run on hone's CPU engine, whatever --backend says.
         let encoder = hone::fast::FastEncoder::load(&dir)?;

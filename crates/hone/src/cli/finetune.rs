@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use hone::backend::{TrainJob, dispatch_train};
-use hone::data::assets::resolve_model_dir;
+use hone::models::resolve_model;
 use hone::tasks::classify::{FinetuneJob, FinetuneMetrics, finetune};
 
 use super::train_args::{DataArgs, TrainArgs, print_metrics, run_options, wordnet_for};
@@ -46,7 +46,7 @@ impl TrainJob for Job<'_> {
 
 pub fn run(ctx: &Context, args: FinetuneArgs) -> Result<(), Failure> {
     let config = args.train.config()?;
-    let model_dir = resolve_model_dir(&args.model, &ctx.cache, &ctx.fetch)?;
+    let model_dir = resolve_model(&args.model, &ctx.cache, &ctx.fetch)?;
     let data = args.data.load(ctx)?;
     let wordnet = wordnet_for(ctx, &config)?;
     eprintln!(

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::Args;
 use hone::compress::distill::DistillConfig;
 use hone::compress::prune::{Importance, PrunePlan};
-use hone::data::assets::resolve_model_dir;
+use hone::models::resolve_model;
 use hone::optimize::{LatencySetup, OptimizeJob, StageSettings, Step, optimize};
 use hone::tasks::classify::FinetuneConfig;
 use hone::train::schedule::LrSchedule;
@@ -114,7 +114,7 @@ pub fn run(ctx: &Context, args: OptimizeArgs) -> Result<(), Failure> {
         prune,
         calib_samples: 256,
     };
-    let model_dir = resolve_model_dir(&args.model, &ctx.cache, &ctx.fetch)?;
+    let model_dir = resolve_model(&args.model, &ctx.cache, &ctx.fetch)?;
     let mut data = args.data.load(ctx)?;
     if args.quick && data.train.len() > QUICK_TRAIN_EXAMPLES {
         // Strided, so every label keeps its share (data files are often grouped by label).

@@ -17,7 +17,7 @@ use hone::compress::distill::{DistillConfig, DistillJob, StudentInit, distill};
 use hone::compress::prune::unstructured::{self, GradualPruning, Scope, finetune_sparse};
 use hone::compress::prune::{self, Importance, PrunePlan, PruneReport, UnstructuredReport};
 use hone::compress::quant::Batch;
-use hone::data::assets::resolve_model_dir;
+use hone::models::resolve_model;
 use hone::tasks::classify::{FinetuneJob, FinetuneMetrics, finetune};
 
 use super::train_args::{DataArgs, TrainArgs, print_metrics, run_options, wordnet_for};
@@ -172,7 +172,7 @@ pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
             args.out.display()
         )));
     }
-    let model_dir = resolve_model_dir(&args.model, &ctx.cache, &ctx.fetch)?;
+    let model_dir = resolve_model(&args.model, &ctx.cache, &ctx.fetch)?;
     let calibration = match (&data, plan.importance) {
         (Some(data), Importance::Activation) => {
             hone::optimize::calibration_batches(&model_dir, data, args.calib_samples.max(1))?

@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use clap::Args;
 use hone::backend::{TrainJob, dispatch_train};
 use hone::compress::quant::{self, Method, Plan, Scheme, SourceModel};
-use hone::data::assets::resolve_model_dir;
 use hone::data::datasets::{TableOptions, load};
 use hone::data::split::SPLIT_SEED;
 use hone::data::tokenize::TextTokenizer;
 use hone::model::engine::{LinearId, Role, Storage};
+use hone::models::resolve_model;
 use hone::tasks::classify::{FinetuneConfig, FinetuneJob, argmax, finetune, read_info};
 
 use super::train_args::{DataArgs, run_options};
@@ -174,7 +174,7 @@ pub fn run(ctx: &Context, args: QuantizeArgs) -> Result<(), Failure> {
             args.out.display()
         )));
     }
-    let dir = resolve_model_dir(&args.model, &ctx.cache, &ctx.fetch)?;
+    let dir = resolve_model(&args.model, &ctx.cache, &ctx.fetch)?;
     if quant::is_quantized(&dir) {
         return Err(Failure::Usage(format!(
             "{} is already quantized; give the f32 folder",
