@@ -25,7 +25,13 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 /// Assets the test suite and the demo read.
-const TEST_ASSETS: &[&str] = &["minilm-l6", "minilm-l3-onnx", "pang-lee", "spam-assassin", "bbc-news"];
+const TEST_ASSETS: &[&str] = &[
+    "minilm-l6",
+    "minilm-l3-onnx",
+    "pang-lee",
+    "spam-assassin",
+    "bbc-news",
+];
 
 /// The feature set CI builds: one build of burn serves every test.
 const CI_FEATURES: &str = "hone/flex,hone/wgpu,hone/cuda";

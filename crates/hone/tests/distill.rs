@@ -3,7 +3,7 @@
 //! through a learned projection and attention-map loss, saves at its
 //! smaller width without the projection, and evaluates; widths that are
 //! wider than the teacher or split a head are usage errors that write
-//! nothing.
+//! nothing. A pretrained encoder (no head) can be the student too.
 
 mod common;
 
@@ -75,4 +75,35 @@ fn a_narrow_student_trains_with_a_projection_and_saves_narrow() {
         assert!(text(&o.stderr).contains(says), "{}", text(&o.stderr));
         assert!(!dir.exists());
     }
+}
+
+#[test]
+fn a_pretrained_encoder_can_be_the_student() {
+    let tmp = tempfile::tempdir().unwrap();
+    let teacher = tiny_classifier(tmp.path());
+    let data = tiny_csv(tmp.path());
+    // The plain encoder the teacher was fine-tuned from: it gets a new head.
+    let encoder = tmp.path().join("tiny-bert");
+    let out = tmp.path().join("from-encoder");
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let o = hone(&[
+        "distill",
+        "--teacher",
+        &s(&teacher),
+        "--data",
+        &s(&data),
+        "--student",
+        &s(&encoder),
+        "--epochs",
+        "1",
+        "--max-len",
+        "32",
+        "--out",
+        &s(&out),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(out.join("hone_classifier.json").is_file());
+    let distilled: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("distill.json")).unwrap()).unwrap();
+    assert_eq!(distilled["layer_map"], serde_json::json!([0, 1]));
 }

@@ -13,6 +13,7 @@ use clap::Args;
 use hone::backend::{TrainJob, dispatch_train};
 use hone::compress::distill::{DistillConfig, DistillJob, StudentInit, distill, spaced_layers};
 use hone::model::BertConfig;
+use hone::models::resolve_model;
 use hone::tasks::classify::FinetuneMetrics;
 
 use super::train_args::{DataArgs, TrainArgs, print_metrics, run_options, wordnet_for};
@@ -31,9 +32,12 @@ pub struct DistillArgs {
     /// The teacher layers (0-based, ascending) the student starts from, e.g. 0,2,4.
     #[arg(long, value_delimiter = ',', conflicts_with = "student")]
     pub student_init: Option<Vec<usize>>,
-    /// A classifier folder to train as the student instead (as wide as the teacher or narrower).
+    /// A model to train as the student instead: a classifier folder (a pruned
+    /// teacher, say), or a pretrained encoder given by folder or name, such as
+    /// `minilm-l3` (paraphrase-MiniLM-L3-v2), which gets a new head. As wide as
+    /// the teacher or narrower.
     #[arg(long)]
-    pub student: Option<PathBuf>,
+    pub student: Option<String>,
     /// Hidden width of a student cut from the teacher (a multiple of the head size,
     /// at most the teacher's): the channels with the largest activations on
     /// --calib-samples training texts are kept.
@@ -92,10 +96,12 @@ pub fn run(ctx: &Context, args: DistillArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let teacher_config = BertConfig::from_file(&args.teacher.join("config.json"))?;
     let data = args.data.load(ctx)?;
-    let layers = match &args.student_init {
-        Some(layers) => layers.clone(),
-        None => spaced_layers(teacher_config.num_hidden_layers, args.student_layers)
+    let layers = match (&args.student_init, &args.student) {
+        (Some(layers), _) => layers.clone(),
+        (None, None) => spaced_layers(teacher_config.num_hidden_layers, args.student_layers)
             .map_err(|e| Failure::Usage(e.to_string()))?,
+        // A student folder brings its own layers.
+        (None, Some(_)) => Vec::new(),
     };
     let calibration = match args.student_hidden {
         Some(hidden) if hidden > teacher_config.hidden_size => {
@@ -115,7 +121,11 @@ pub fn run(ctx: &Context, args: DistillArgs) -> Result<(), Failure> {
         }
         None => Vec::new(),
     };
-    let student = match (&args.student, args.student_hidden) {
+    let student_dir = match &args.student {
+        Some(name) => Some(resolve_model(name, &ctx.cache, &ctx.fetch)?),
+        None => None,
+    };
+    let student = match (&student_dir, args.student_hidden) {
         (Some(dir), _) => StudentInit::Folder(dir),
         (None, Some(hidden)) => StudentInit::NarrowTeacherLayers {
             layers,
