@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::Args;
 use hone::compress::distill::DistillConfig;
 use hone::compress::prune::{Importance, PrunePlan};
+use hone::data::tokenize::Truncation;
 use hone::models::resolve_model;
 use hone::optimize::{LatencySetup, OptimizeJob, StageSettings, Step, optimize};
 use hone::tasks::classify::FinetuneConfig;
@@ -59,13 +60,23 @@ pub struct OptimizeArgs {
     /// Tokens per text in training, and of the latency measurement.
     #[arg(long, default_value_t = 128)]
     pub max_len: usize,
+    /// Which tokens of a longer text are kept: head | tail | head+tail.
+    #[arg(long, default_value = "head")]
+    pub truncation: String,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
 }
 
-fn stage_config(epochs: usize, lr: f64, max_len: usize, seed: u64) -> FinetuneConfig {
+fn stage_config(
+    epochs: usize,
+    lr: f64,
+    max_len: usize,
+    truncation: Truncation,
+    seed: u64,
+) -> FinetuneConfig {
     let mut c = FinetuneConfig {
         max_len,
+        truncation,
         ..FinetuneConfig::default()
     };
     c.train.epochs = epochs;
@@ -105,10 +116,15 @@ pub fn run(ctx: &Context, args: OptimizeArgs) -> Result<(), Failure> {
         return Err(Failure::Usage("--epochs must be at least 1".into()));
     }
     let epochs = |full: usize| args.epochs.unwrap_or(if args.quick { 1 } else { full });
+    let truncation = args
+        .truncation
+        .parse::<Truncation>()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let stage = |epochs, lr| stage_config(epochs, lr, args.max_len, truncation, args.seed);
     let settings = StageSettings {
-        teacher: stage_config(epochs(3), 5e-5, args.max_len, args.seed),
-        student: stage_config(epochs(3), 1e-4, args.max_len, args.seed),
-        pruned: stage_config(epochs(2), 1e-4, args.max_len, args.seed),
+        teacher: stage(epochs(3), 5e-5),
+        student: stage(epochs(3), 1e-4),
+        pruned: stage(epochs(2), 1e-4),
         student_layers: args.student_layers,
         distill: DistillConfig::default(),
         prune,
