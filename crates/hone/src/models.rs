@@ -78,8 +78,16 @@ fn derive(d: &Derived, cache: &Cache, opts: &FetchOptions) -> Result<PathBuf> {
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
     }
-    std::fs::rename(tmp.keep(), &dir).map_err(|e| io(&dir, e))?;
-    Ok(dir)
+    match std::fs::rename(tmp.path(), &dir) {
+        Ok(()) => {
+            // Renamed away: nothing is left for the guard to delete.
+            let _ = tmp.keep();
+            Ok(dir)
+        }
+        // Another process converted it meanwhile; ours is dropped.
+        Err(_) if dir.join("model.safetensors").is_file() => Ok(dir),
+        Err(e) => Err(io(&dir, e)),
+    }
 }
 
 fn io(path: &Path, source: std::io::Error) -> Error {

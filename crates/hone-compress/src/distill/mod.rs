@@ -31,7 +31,7 @@ use crate::{CompressError, Result, SourceModel};
 pub use student::{from_teacher_layers, spaced_layers};
 pub use task::{DistillBatch, DistillTask};
 
-/// In `student-init/`: the teacher layers the student was cut from.
+/// In `student-init/`: the teacher layers the student was cut from and its width.
 const STUDENT_FILE: &str = "hone_student.json";
 
 /// What `student-init/hone_student.json` records.

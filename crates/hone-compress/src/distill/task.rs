@@ -132,7 +132,9 @@ impl<B: AutodiffBackend> TrainTask<B> for DistillTask<'_, B> {
         if !teacher_hidden.is_empty() {
             let n = teacher_hidden.len() as f32;
             for (student, teacher) in layers.into_iter().zip(teacher_hidden) {
-                let student = model.project_hidden(student.cast(f32));
+                // Projected in the model's own precision (its weights are
+                // half under mixed precision), compared in f32.
+                let student = model.project_hidden(student).cast(f32);
                 let term = hidden_state_loss(student, teacher, mask());
                 loss = loss + term.mul_scalar(c.hidden_weight / n);
             }

@@ -43,22 +43,65 @@ impl PrunePlan {
     }
 }
 
+/// How many of `n` units keeping `1 - fraction` leaves (at least one).
+pub fn kept_count(n: usize, fraction: f64) -> usize {
+    ((n as f64 * (1.0 - fraction)).round() as usize).clamp(1, n.max(1))
+}
+
 /// Per layer, the `1 - fraction` highest-scoring units (at least one),
 /// returned in their original order.
 pub fn select(scores: &[Vec<f64>], fraction: f64) -> Vec<Vec<usize>> {
+    let counts: Vec<usize> = scores
+        .iter()
+        .map(|l| kept_count(l.len(), fraction))
+        .collect();
+    select_counts(scores, &counts)
+}
+
+/// Per layer, the `counts[layer]` highest-scoring units, in their original order.
+pub fn select_counts(scores: &[Vec<f64>], counts: &[usize]) -> Vec<Vec<usize>> {
     scores
         .iter()
-        .map(|layer| {
-            let n = layer.len();
-            let keep = ((n as f64 * (1.0 - fraction)).round() as usize).clamp(1, n);
-            let mut order: Vec<usize> = (0..n).collect();
+        .zip(counts)
+        .map(|(layer, &keep)| {
+            let mut order: Vec<usize> = (0..layer.len()).collect();
             // Highest score first; ties broken by position so runs repeat.
             order.sort_by(|&a, &b| layer[b].total_cmp(&layer[a]).then(a.cmp(&b)));
-            order.truncate(keep);
+            order.truncate(keep.clamp(1, layer.len().max(1)));
             order.sort_unstable();
             order
         })
         .collect()
+}
+
+/// Kept heads and feed-forward neurons per layer after round `round` of
+/// `rounds` of iterative pruning by `plan`, counted on the original model
+/// (`config`) so the last round lands on the one-shot widths exactly.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Widths {
+    pub heads: Vec<usize>,
+    pub ffn: Vec<usize>,
+}
+
+impl PrunePlan {
+    pub fn widths_after(
+        &self,
+        config: &hone_model::BertConfig,
+        round: usize,
+        rounds: usize,
+    ) -> Widths {
+        let share = round as f64 / rounds.max(1) as f64;
+        let layers = 0..config.num_hidden_layers;
+        Widths {
+            heads: layers
+                .clone()
+                .map(|l| kept_count(config.layer(l).heads, self.heads * share))
+                .collect(),
+            ffn: layers
+                .map(|l| kept_count(config.layer(l).intermediate_size, self.ffn * share))
+                .collect(),
+        }
+    }
 }
 
 /// What pruning did, saved as `hone_prune.json` in the pruned folder.
@@ -97,6 +140,26 @@ kernels are dense; at sparsities that keep accuracy a sparse kernel would not be
 
 pub const REPORT_FILE: &str = "hone_prune.json";
 
+impl PruneReport {
+    /// This round followed by `next` as one report: kept heads as indices
+    /// into the first model's heads, parameters from the first model to the
+    /// last (the plan is `next`'s; the caller sets the overall one).
+    pub fn then(self, next: PruneReport) -> PruneReport {
+        let kept_heads = self
+            .kept_heads
+            .iter()
+            .zip(&next.kept_heads)
+            .map(|(first, second)| second.iter().map(|&i| first[i]).collect())
+            .collect();
+        PruneReport {
+            kept_heads,
+            params_before: self.params_before,
+            calibration_texts: self.calibration_texts + next.calibration_texts,
+            ..next
+        }
+    }
+}
+
 /// Scores `source`, removes the planned fraction of heads and neurons and
 /// returns the smaller model with its report.
 pub fn prune(
@@ -105,10 +168,22 @@ pub fn prune(
     calibration: &[crate::quant::Batch],
 ) -> Result<(crate::SourceModel, PruneReport)> {
     plan.validate()?;
+    let widths = plan.widths_after(&source.config, 1, 1);
+    prune_to(source, plan, &widths, calibration)
+}
+
+/// Scores `source` and keeps `widths` of its heads and neurons per layer
+/// (one round of iterative pruning by `plan`).
+pub fn prune_to(
+    source: &crate::SourceModel,
+    plan: &PrunePlan,
+    widths: &Widths,
+    calibration: &[crate::quant::Batch],
+) -> Result<(crate::SourceModel, PruneReport)> {
     let scores = score(source, plan.importance, calibration)?;
     let keep = Keep {
-        heads: select(&scores.heads, plan.heads),
-        ffn: select(&scores.ffn, plan.ffn),
+        heads: select_counts(&scores.heads, &widths.heads),
+        ffn: select_counts(&scores.ffn, &widths.ffn),
     };
     let pruned = remove(source, &keep)?;
     let report = PruneReport {
@@ -150,6 +225,48 @@ mod tests {
         assert_eq!(select(&scores, 0.0), vec![vec![0, 1, 2, 3], vec![0, 1]]);
         // Never empties a layer.
         assert_eq!(select(&scores, 0.99), vec![vec![1], vec![0]]);
+    }
+
+    #[test]
+    fn rounds_reach_the_one_shot_widths() {
+        let config: hone_model::BertConfig = serde_json::from_str(
+            r#"{"vocab_size":10,"hidden_size":384,"num_hidden_layers":2,"num_attention_heads":12,
+                "intermediate_size":1536,"max_position_embeddings":8}"#,
+        )
+        .unwrap();
+        let plan = PrunePlan {
+            heads: 0.3,
+            ffn: 0.5,
+            importance: Importance::Magnitude,
+        };
+        let one_shot = plan.widths_after(&config, 1, 1);
+        assert_eq!(one_shot.heads, [8, 8]);
+        assert_eq!(plan.widths_after(&config, 3, 3), one_shot);
+        assert_eq!(plan.widths_after(&config, 1, 3).heads, [11, 11]);
+        assert_eq!(plan.widths_after(&config, 2, 3).ffn, [1024, 1024]);
+    }
+
+    #[test]
+    fn reports_of_two_rounds_compose_to_original_indices() {
+        let report = |heads: Vec<Vec<usize>>, before, after| PruneReport {
+            plan: PrunePlan {
+                heads: 0.5,
+                ffn: 0.0,
+                importance: Importance::Magnitude,
+            },
+            kept_ffn: vec![4; heads.len()],
+            kept_heads: heads,
+            params_before: before,
+            params_after: after,
+            calibration_texts: 8,
+            unstructured: None,
+        };
+        let first = report(vec![vec![0, 2, 3], vec![1, 2, 3]], 100, 80);
+        let second = report(vec![vec![0, 2], vec![1]], 80, 60);
+        let both = first.then(second);
+        assert_eq!(both.kept_heads, vec![vec![0, 3], vec![2]]);
+        assert_eq!((both.params_before, both.params_after), (100, 60));
+        assert_eq!(both.calibration_texts, 16);
     }
 
     #[test]

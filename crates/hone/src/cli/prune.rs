@@ -15,7 +15,7 @@ use hone::backend::{TrainJob, dispatch_train};
 use hone::compress::SourceModel;
 use hone::compress::distill::{DistillConfig, DistillJob, StudentInit, distill};
 use hone::compress::prune::unstructured::{self, GradualPruning, Scope, finetune_sparse};
-use hone::compress::prune::{self, Importance, PrunePlan, PruneReport, UnstructuredReport};
+use hone::compress::prune::{self, Importance, PrunePlan, PruneReport, UnstructuredReport, Widths};
 use hone::compress::quant::Batch;
 use hone::models::resolve_model;
 use hone::tasks::classify::{FinetuneJob, FinetuneMetrics, finetune};
@@ -75,17 +75,22 @@ pub struct PruneArgs {
     pub json: bool,
 }
 
-/// Prunes `model_dir` into `out` (with one-shot unstructured pruning when
-/// `unstructured` is given) and returns the report.
+/// Prunes `model_dir` into `out` — to `widths` when given (a round of
+/// iterative pruning), else by the plan's fractions — with one-shot
+/// unstructured pruning when `unstructured` is given, and returns the report.
 pub fn prune_folder(
     model_dir: &Path,
     plan: &PrunePlan,
+    widths: Option<&Widths>,
     calibration: &[Batch],
     unstructured: Option<(f64, Scope)>,
     out: &Path,
 ) -> Result<PruneReport, Failure> {
     let source = SourceModel::open(model_dir)?;
-    let (mut pruned, mut report) = prune::prune(&source, plan, calibration)?;
+    let (mut pruned, mut report) = match widths {
+        Some(widths) => prune::prune_to(&source, plan, widths, calibration)?,
+        None => prune::prune(&source, plan, calibration)?,
+    };
     if let Some((target, scope)) = unstructured {
         let measured = unstructured::prune_source(&mut pruned, target, scope)?;
         report.unstructured = Some(UnstructuredReport {
@@ -181,7 +186,7 @@ pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
     };
     let sparse = (args.unstructured > 0.0).then_some((args.unstructured, scope));
     let (Some(train), Some(data)) = (train, data.as_ref()) else {
-        let report = prune_folder(&model_dir, &plan, &calibration, sparse, &args.out)?;
+        let report = prune_folder(&model_dir, &plan, None, &calibration, sparse, &args.out)?;
         print_report(&report, &args.out, args.json)?;
         return Ok(());
     };
@@ -192,6 +197,7 @@ pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
         ramp: 2.0 / 3.0,
     });
     let wordnet = wordnet_for(ctx, &train)?;
+    let original = hone::model::BertConfig::from_file(&model_dir.join("config.json"))?;
     let mut current = model_dir.clone();
     let mut report: Option<PruneReport> = None;
     let mut metrics = None;
@@ -202,18 +208,20 @@ pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
         } else {
             args.out.join(format!("round-{round}"))
         };
-        let step = PrunePlan {
-            heads: round_fraction(args.heads, round, rounds),
-            ffn: round_fraction(args.ffn, round, rounds),
-            ..plan
-        };
+        // Widths counted on the original model: the last round lands on
+        // the one-shot widths whatever the rounding in between.
+        let widths = plan.widths_after(&original, round, rounds);
         let calibration = if round == 1 || plan.importance != Importance::Activation {
             calibration.clone()
         } else {
             hone::optimize::calibration_batches(&current, data, args.calib_samples.max(1))?
         };
         let init = out.join("pruned-init");
-        let step_report = prune_folder(&current, &step, &calibration, None, &init)?;
+        let step_report = prune_folder(&current, &plan, Some(&widths), &calibration, None, &init)?;
+        if round > 1 {
+            // The previous round's model lives on in `pruned-init`.
+            std::fs::remove_dir_all(&current)?;
+        }
         eprintln!(
             "round {round}/{rounds}: pruned {} → {} parameters; fine-tuning {} epoch(s){}",
             step_report.params_before,
@@ -226,7 +234,7 @@ pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
         );
         report = Some(match report {
             None => step_report,
-            Some(before) => compose(before, step_report),
+            Some(before) => before.then(step_report),
         });
         let pruning = if last { gradual } else { None };
         let job = finetune_job(
@@ -256,35 +264,8 @@ pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
     }
     let json = serde_json::to_string_pretty(&report)?;
     std::fs::write(args.out.join(prune::REPORT_FILE), json)?;
-    for round in 1..rounds {
-        std::fs::remove_dir_all(args.out.join(format!("round-{round}")))?;
-    }
     let metrics = metrics.expect("at least one round");
     print_metrics(&metrics, &args.out, args.json)
-}
-
-/// The fraction of the current width round `round` of `rounds` removes so
-/// that after it `fraction · round / rounds` of the original width is gone.
-fn round_fraction(fraction: f64, round: usize, rounds: usize) -> f64 {
-    let kept = |r: usize| 1.0 - fraction * r as f64 / rounds as f64;
-    1.0 - kept(round) / kept(round - 1)
-}
-
-/// The report of two rounds as one: kept heads as indices into the
-/// original model's heads, parameters from the first model to the last.
-fn compose(before: PruneReport, after: PruneReport) -> PruneReport {
-    let kept_heads = before
-        .kept_heads
-        .iter()
-        .zip(&after.kept_heads)
-        .map(|(first, second)| second.iter().map(|&i| first[i]).collect())
-        .collect();
-    PruneReport {
-        kept_heads,
-        params_before: before.params_before,
-        calibration_texts: before.calibration_texts + after.calibration_texts,
-        ..after
-    }
 }
 
 /// Fine-tuning of the pruned folder `init` into `out`: distillation from
