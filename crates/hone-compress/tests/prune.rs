@@ -66,6 +66,20 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// burn's model built from the folder `dir` computes what the engine
+/// computes from `reloaded` (the same folder read back).
+fn assert_burn_matches_engine(dir: &Path, reloaded: &SourceModel) {
+    let device = Default::default();
+    let (model, _) = BertModel::<Flex>::from_dir(dir, &device).unwrap();
+    let b = batch();
+    let input = model
+        .input(b.batch, b.seq, &b.ids, &b.mask, &b.types, &device)
+        .unwrap();
+    let burn_out: Vec<f32> = model.forward(&input).into_data().to_vec().unwrap();
+    let diff = max_diff(&burn_out, &run(reloaded, &b));
+    assert!(diff < 2e-5, "burn and engine differ by {diff}");
+}
+
 /// Zeroes head `head`'s columns of the attention output projection.
 fn silence_head(m: &mut SourceModel, layer: usize, head: usize) {
     let w = m
@@ -152,15 +166,7 @@ fn burn_and_the_engine_agree_on_a_pruned_folder_that_reloads_smaller() {
 
     // burn builds the narrower layers from config.json and computes what
     // the engine computes.
-    let device = Default::default();
-    let (model, _) = BertModel::<Flex>::from_dir(&out, &device).unwrap();
-    let b = batch();
-    let input = model
-        .input(b.batch, b.seq, &b.ids, &b.mask, &b.types, &device)
-        .unwrap();
-    let burn_out: Vec<f32> = model.forward(&input).into_data().to_vec().unwrap();
-    let diff = max_diff(&burn_out, &run(&reloaded, &b));
-    assert!(diff < 2e-5, "burn and engine differ by {diff}");
+    assert_burn_matches_engine(&out, &reloaded);
 }
 
 #[test]
@@ -277,15 +283,7 @@ fn narrowing_moves_exactly_the_kept_channels_and_burn_agrees() {
     narrow.write_f32(&dir).unwrap();
     let reloaded = SourceModel::open(&dir).unwrap();
     assert_eq!(reloaded.config, narrow.config);
-    let device = Default::default();
-    let (model, _) = BertModel::<Flex>::from_dir(&dir, &device).unwrap();
-    let b = batch();
-    let input = model
-        .input(b.batch, b.seq, &b.ids, &b.mask, &b.types, &device)
-        .unwrap();
-    let burn_out: Vec<f32> = model.forward(&input).into_data().to_vec().unwrap();
-    let diff = max_diff(&burn_out, &run(&reloaded, &b));
-    assert!(diff < 2e-5, "burn and engine differ by {diff}");
+    assert_burn_matches_engine(&dir, &reloaded);
 
     // Widths that would split a head, and unordered or out-of-range channels.
     for bad in [

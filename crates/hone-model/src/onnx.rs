@@ -204,18 +204,14 @@ pub fn read_bert(
         );
     }
     let config = implied_config(path, &tensors, num_attention_heads)?;
-    let mut missing = Vec::new();
-    for name in required_names(&config) {
-        if !tensors.contains_key(&name) {
-            missing.push(name);
-        }
-    }
-    if !missing.is_empty() {
-        return Err(bad(
-            path,
-            format!("the ONNX graph lacks BERT tensors: {}", missing.join(", ")),
-        ));
-    }
+    // The engine builds from exactly these names and shapes: a tensor the
+    // graph lacks, or one of the wrong size, is found here.
+    crate::engine::FastBert::from_tensors(
+        &config,
+        |name| tensors.get(name).map(|t| t.values.as_slice()),
+        |_| crate::engine::Storage::F32,
+    )
+    .map_err(|e| bad(path, format!("the ONNX graph is not a complete BERT: {e}")))?;
     let mut tensors: Vec<NamedTensor> = tensors.into_values().collect();
     tensors.sort_by(|a, b| a.name.cmp(&b.name));
     Ok((config, tensors))
@@ -265,33 +261,6 @@ fn implied_config(
     };
     config.validate().map_err(|d| bad(path, d))?;
     Ok(config)
-}
-
-/// Every tensor a BERT encoder of `config` needs (no pooler).
-fn required_names(config: &BertConfig) -> Vec<String> {
-    let mut names: Vec<String> = ["word", "position", "token_type"]
-        .iter()
-        .map(|t| format!("embeddings.{t}_embeddings.weight"))
-        .collect();
-    names.push("embeddings.LayerNorm.weight".into());
-    names.push("embeddings.LayerNorm.bias".into());
-    for l in 0..config.num_hidden_layers {
-        for part in [
-            "attention.self.query",
-            "attention.self.key",
-            "attention.self.value",
-            "attention.output.dense",
-            "intermediate.dense",
-            "output.dense",
-            "attention.output.LayerNorm",
-            "output.LayerNorm",
-        ] {
-            for p in ["weight", "bias"] {
-                names.push(format!("encoder.layer.{l}.{part}.{p}"));
-            }
-        }
-    }
-    names
 }
 
 #[cfg(test)]

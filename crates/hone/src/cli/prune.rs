@@ -178,7 +178,7 @@ pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
         )));
     }
     let model_dir = resolve_model(&args.model, &ctx.cache, &ctx.fetch)?;
-    let calibration = match (&data, plan.importance) {
+    let mut calibration = match (&data, plan.importance) {
         (Some(data), Importance::Activation) => {
             hone::optimize::calibration_batches(&model_dir, data, args.calib_samples.max(1))?
         }
@@ -211,11 +211,6 @@ pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
         // Widths counted on the original model: the last round lands on
         // the one-shot widths whatever the rounding in between.
         let widths = plan.widths_after(&original, round, rounds);
-        let calibration = if round == 1 || plan.importance != Importance::Activation {
-            calibration.clone()
-        } else {
-            hone::optimize::calibration_batches(&current, data, args.calib_samples.max(1))?
-        };
         let init = out.join("pruned-init");
         let step_report = prune_folder(&current, &plan, Some(&widths), &calibration, None, &init)?;
         if round > 1 {
@@ -250,6 +245,11 @@ pub fn run(ctx: &Context, args: PruneArgs) -> Result<(), Failure> {
         metrics = Some(dispatch_train(ctx.backend, Job { job: Some(job) })??);
         std::fs::remove_dir_all(&init)?;
         current = out;
+        if !last && plan.importance == Importance::Activation {
+            // The next round measures importance on the model this one fine-tuned.
+            calibration =
+                hone::optimize::calibration_batches(&current, data, args.calib_samples.max(1))?;
+        }
     }
     let mut report = report.expect("at least one round");
     report.plan = plan;
