@@ -50,20 +50,23 @@ pub fn run(args: &[String]) -> Result<()> {
     std::fs::create_dir_all(out)?;
 
     // Quantized folders, their sizes and embedding quality.
-    let schemes: [(&str, &[&str]); 3] = [
-        ("int8-dynamic", &[]),
+    // (row label and folder name, scheme, extra arguments)
+    let schemes: [(&str, &str, &[&str]); 4] = [
+        ("int8-dynamic", "int8-dynamic", &[]),
+        ("int8-dynamic-unsmoothed", "int8-dynamic", &["--no-smooth"]),
         (
+            "int8-static",
             "int8-static",
             &["--calib-data", "pang-lee", "--calib-method", "percentile"],
         ),
-        ("int4-weight", &["--group", "32"]),
+        ("int4-weight", "int4-weight", &["--group", "32"]),
     ];
     let sentences = "fixtures/golden/sentences.txt";
     let reference = embed(&hone, "minilm-l6", sentences)?;
     let f32_bytes = model_bytes(&hone)?;
     let mut quality = Vec::new();
-    for (scheme, extra) in schemes {
-        let dir = out.join(scheme);
+    for (label, scheme, extra) in schemes {
+        let dir = out.join(label);
         let mut cmd = Command::new(&hone);
         cmd.args(["quantize", "--scheme", scheme, "--out"])
             .arg(&dir)
@@ -79,7 +82,7 @@ pub fn run(args: &[String]) -> Result<()> {
         let min = cos.iter().copied().fold(f64::INFINITY, f64::min);
         let mean = cos.iter().sum::<f64>() / cos.len() as f64;
         quality.push(format!(
-            "| {scheme} | {:.1} MB ({:.1} %) | {min:.4} | {mean:.4} |",
+            "| {label} | {:.1} MB ({:.1} %) | {min:.4} | {mean:.4} |",
             bytes as f64 / 1e6,
             100.0 * bytes as f64 / f32_bytes as f64
         ));
@@ -110,8 +113,8 @@ pub fn run(args: &[String]) -> Result<()> {
             "| f32 (burn) | {acc:.4} | {f1:.4} | – | {:.1} MB |",
             f32_bytes as f64 / 1e6
         ));
-        for (scheme, extra) in schemes {
-            let dir = out.join(format!("classifier-{scheme}"));
+        for (label, scheme, extra) in schemes {
+            let dir = out.join(format!("classifier-{label}"));
             let mut cmd = Command::new(&hone);
             cmd.args(["quantize", "--model", model, "--scheme", scheme, "--out"])
                 .arg(&dir)
@@ -120,7 +123,7 @@ pub fn run(args: &[String]) -> Result<()> {
             let (a, f) = score(dir.to_str().unwrap())?;
             let bytes = std::fs::metadata(dir.join("model.quant.safetensors"))?.len();
             accuracy.push(format!(
-                "| {scheme} | {a:.4} | {f:.4} | {:+.2} | {:.1} MB |",
+                "| {label} | {a:.4} | {f:.4} | {:+.2} | {:.1} MB |",
                 100.0 * (a - acc),
                 bytes as f64 / 1e6
             ));

@@ -2,7 +2,8 @@
 //! scheme saves and reloads bit-exactly (same engine, same outputs), stays
 //! close to f32, keeps what the plan keeps in f32, and bad input — an empty
 //! calibration set, a corrupt or truncated file, an existing output folder —
-//! is a clear error that leaves nothing behind.
+//! is a clear error that leaves nothing behind. Smoothing (int8-dynamic)
+//! is recorded, saved and reloaded, and refused where it does not apply.
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +11,7 @@ use burn::backend::Flex;
 use burn::prelude::Backend;
 use hone_compress::CompressError;
 use hone_compress::quant::fallback::Candidate;
-use hone_compress::quant::{self, Batch, Method, Plan, Scheme, SourceModel};
+use hone_compress::quant::{self, Batch, Method, Plan, Scheme, Smoothing, SourceModel};
 use hone_model::engine::{Format, LinearId, Role, Storage, Tokens};
 use hone_model::{BertConfig, BertModel};
 
@@ -228,6 +229,77 @@ fn corrupt_files_and_existing_folders_are_clear_errors() {
         quant::load(&dir),
         Err(CompressError::Corrupt { .. })
     ));
+}
+
+#[test]
+fn smoothing_is_recorded_saved_reloaded_and_refused_where_it_does_not_apply() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = SourceModel::open(&model_folder(tmp.path())).unwrap();
+    let reference = source.engine(|_| Storage::F32).unwrap();
+    let smoothing =
+        Smoothing::measure(&reference, &[batch(1), batch(2)], 0.5, "two batches".into()).unwrap();
+    let mut plan = Plan::new(Scheme::Int8Dynamic);
+    let kept = LinearId {
+        layer: 0,
+        role: Role::Qkv,
+    };
+    plan.keep_f32.insert(kept);
+    plan.smoothing = Some(smoothing.clone());
+    let model = quant::quantize(&source, &plan).unwrap();
+    let record = model.info.smoothing.as_ref().unwrap();
+    assert_eq!((record.alpha, record.texts), (0.5, 8));
+    for l in &model.info.layers {
+        let want = l.id != kept && matches!(l.id.role, Role::Qkv | Role::FfnIn);
+        assert_eq!(l.smoothed, want, "{}", l.id);
+    }
+    assert_eq!(model.engine.blocks[0].qkv, reference.blocks[0].qkv);
+
+    let dir = tmp.path().join("smoothed");
+    quant::save(&model, &source.dir, &dir).unwrap();
+    let back = quant::load(&dir).unwrap();
+    assert_eq!(back.engine, model.engine);
+    assert_eq!(back.info, model.info);
+    let input = batch(9);
+    let want = pooled(&reference, input.tokens());
+    let got = pooled(&back.engine, input.tokens());
+    for (a, b) in want.chunks_exact(64).zip(got.chunks_exact(64)) {
+        assert!(cosine(a, b) > 0.99, "cosine {}", cosine(a, b));
+    }
+
+    // A record claiming smoothing the tensors do not have, and a format
+    // version from the future, are clear errors.
+    let info_path = dir.join(quant::QUANT_FILE);
+    let text = std::fs::read_to_string(&info_path).unwrap();
+    let mut info: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let out = info["layers"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|l| l["role"] == "ffn-out")
+        .unwrap();
+    out["smoothed"] = true.into();
+    std::fs::write(&info_path, info.to_string()).unwrap();
+    let err = quant::load(&dir).unwrap_err();
+    assert!(err.to_string().contains("input_scale"), "{err}");
+    std::fs::write(
+        &info_path,
+        text.replace("\"format_version\": 2", "\"format_version\": 3"),
+    )
+    .unwrap();
+    let err = quant::load(&dir).unwrap_err();
+    assert!(err.to_string().contains("format version 3"), "{err}");
+
+    // Only int8-dynamic is smoothed; the statistics need texts and α in [0, 1].
+    plan.scheme = Scheme::Int4Weight { group: 32 };
+    let err = quant::quantize(&source, &plan).unwrap_err();
+    assert!(
+        err.to_string().contains("smoothing is for int8-dynamic"),
+        "{err}"
+    );
+    let empty = Smoothing::measure(&reference, &[], 0.5, String::new()).unwrap_err();
+    assert!(empty.to_string().contains("calibration texts"), "{empty}");
+    let strong = Smoothing::measure(&reference, &[batch(1)], 1.5, String::new()).unwrap_err();
+    assert!(strong.to_string().contains("[0, 1]"), "{strong}");
 }
 
 #[test]

@@ -12,6 +12,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tokenizers::{
     Encoding, PaddingParams, PaddingStrategy, PostProcessor, Tokenizer, TruncationDirection,
@@ -174,6 +176,34 @@ impl TextTokenizer {
 
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)
+    }
+
+    /// `n` texts of 4 to 40 words drawn at random (seeded) from the
+    /// tokenizer's own vocabulary: whole words of ASCII letters, no `##`
+    /// continuations or special tokens. Calibration input that needs no
+    /// data set and is not tuned to any test text.
+    pub fn vocabulary_texts(&self, n: usize, seed: u64) -> Result<Vec<String>> {
+        let mut words: Vec<String> = self
+            .inner
+            .get_vocab(false)
+            .into_keys()
+            .filter(|w| w.len() >= 2 && w.chars().all(|c| c.is_ascii_alphabetic()))
+            .collect();
+        if words.is_empty() {
+            return Err(self.error("the vocabulary has no whole words to draw from"));
+        }
+        // The vocabulary comes out of a hash map: sort for a seed-determined draw.
+        words.sort_unstable();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        Ok((0..n)
+            .map(|_| {
+                let len = 4 + crate::augment::below(&mut rng, 37);
+                (0..len)
+                    .map(|_| words[crate::augment::below(&mut rng, words.len())].as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect())
     }
 
     /// Content ids a sequence may hold besides its special tokens.

@@ -163,3 +163,24 @@ fn bucketing_saves_padding_on_pang_lee() {
     assert!(bucketed.padded_tokens < shuffled.padded_tokens);
     assert!(shuffled.padded_tokens < fixed.padded_tokens);
 }
+
+#[test]
+fn vocabulary_texts_are_seeded_whole_words_of_the_vocabulary() {
+    let Some(tok) = minilm(128) else { return };
+    let texts = tok.vocabulary_texts(20, 7).unwrap();
+    assert_eq!(texts, tok.vocabulary_texts(20, 7).unwrap());
+    assert_ne!(texts, tok.vocabulary_texts(20, 8).unwrap());
+    assert_eq!(texts.len(), 20);
+    for text in &texts {
+        let words: Vec<&str> = text.split(' ').collect();
+        assert!((4..=40).contains(&words.len()), "{text}");
+        for w in words {
+            assert!(
+                w.len() >= 2 && w.chars().all(|c| c.is_ascii_alphabetic()),
+                "{w}"
+            );
+            // A whole vocabulary word encodes to one token.
+            assert_eq!(tok.token_lengths(&[w]).unwrap(), vec![3], "{w}");
+        }
+    }
+}

@@ -4,7 +4,7 @@
 //! dequantize-then-multiply reference.
 
 use hone_kernels::int8::{self, Dequantize, PackedS8, RawI32};
-use hone_kernels::quantize::{dequantize_rows, quantize_rows_vec};
+use hone_kernels::quantize::{dequantize_rows, quantize_rows_scaled, quantize_rows_vec};
 use hone_kernels::{Isa, KernelError, int4};
 use proptest::prelude::*;
 
@@ -63,6 +63,26 @@ proptest! {
         for (i, (&v, &r)) in x.iter().zip(&back).enumerate() {
             let s = scales[i / cols];
             prop_assert!((v - r).abs() <= s * 0.5 * (1.0 + 1e-5), "{v} -> {r} (scale {s})");
+            prop_assert!(q[i] != -128);
+        }
+    }
+
+    #[test]
+    fn scaled_quantization_is_within_half_a_step_of_the_scaled_row(
+        (cols, x, factors) in (1usize..64).prop_flat_map(|c| (
+            Just(c),
+            proptest::collection::vec(-1e3f32..1e3, c * 3),
+            proptest::collection::vec(1e-3f32..1e3, c),
+        ))
+    ) {
+        let mut q = vec![0i8; x.len()];
+        let mut scales = vec![0f32; 3];
+        quantize_rows_scaled(&x, cols, &factors, &mut q, &mut scales).unwrap();
+        for (i, &v) in x.iter().enumerate() {
+            let s = scales[i / cols];
+            let scaled = v * factors[i % cols];
+            let back = q[i] as f32 * s;
+            prop_assert!((scaled - back).abs() <= s * 0.5 * (1.0 + 1e-5), "{scaled} -> {back} (scale {s})");
             prop_assert!(q[i] != -128);
         }
     }

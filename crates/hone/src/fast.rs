@@ -20,9 +20,68 @@ pub fn load(dir: &Path) -> Result<FastBert> {
 }
 
 /// Loads the f32 folder `dir` and quantizes it in memory with `scheme`
-/// (dynamic schemes only: static ones need calibration texts).
+/// (dynamic schemes only: static ones need calibration texts), as `hone
+/// quantize` does by default.
 pub fn quantized_in_memory(dir: &Path, scheme: Scheme) -> Result<FastBert> {
-    Ok(quant::quantize(&SourceModel::open(dir)?, &Plan::new(scheme))?.engine)
+    let source = SourceModel::open(dir)?;
+    let plan = if scheme == Scheme::Int8Dynamic {
+        int8_dynamic_plan(dir, &source)?
+    } else {
+        Plan::new(scheme)
+    };
+    Ok(quant::quantize(&source, &plan)?.engine)
+}
+
+/// How many calibration texts smoothing and static scales use by default.
+pub const CALIBRATION_TEXTS: usize = 128;
+/// Seed of the vocabulary texts smoothing is measured on by default.
+pub const VOCABULARY_SEED: u64 = 0x5EED;
+
+/// int8-dynamic as `hone quantize` makes it by default: the layers reading
+/// LayerNorm outputs smoothed (α = 0.5) with ranges measured on random
+/// texts of the model's vocabulary words, so no data set is needed.
+pub fn int8_dynamic_plan(dir: &Path, source: &SourceModel) -> Result<Plan> {
+    let (batches, from) = vocabulary_calibration(dir, source, CALIBRATION_TEXTS)?;
+    let f32_engine = source.engine(|_| Storage::F32)?;
+    let mut plan = Plan::new(Scheme::Int8Dynamic);
+    plan.smoothing = Some(quant::Smoothing::measure(
+        &f32_engine,
+        &batches,
+        quant::smooth::DEFAULT_ALPHA,
+        from,
+    )?);
+    Ok(plan)
+}
+
+/// The tokenizer of `dir` as calibration texts are encoded: 128 tokens, or
+/// fewer where the model has fewer positions.
+pub fn calibration_tokenizer(dir: &Path, source: &SourceModel) -> Result<TextTokenizer> {
+    Ok(TextTokenizer::from_file(
+        &dir.join("tokenizer.json"),
+        128.min(source.config.max_position_embeddings),
+    )?)
+}
+
+/// `texts` tokenized in batches of 16.
+pub fn calibration_batches(tokenizer: &TextTokenizer, texts: &[String]) -> Result<Vec<Batch>> {
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    texts.chunks(16).map(|c| encode(tokenizer, c)).collect()
+}
+
+/// `n` texts of random vocabulary words of the model in `dir`, tokenized,
+/// and a line saying where they came from.
+pub fn vocabulary_calibration(
+    dir: &Path,
+    source: &SourceModel,
+    n: usize,
+) -> Result<(Vec<Batch>, String)> {
+    let tokenizer = calibration_tokenizer(dir, source)?;
+    let texts = tokenizer.vocabulary_texts(n, VOCABULARY_SEED)?;
+    let from = format!(
+        "{} texts of random vocabulary words (seed {VOCABULARY_SEED})",
+        texts.len()
+    );
+    Ok((calibration_batches(&tokenizer, &texts)?, from))
 }
 
 /// Sentence embeddings on the engine (mean pooling, unit length), as

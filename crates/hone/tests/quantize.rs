@@ -66,6 +66,26 @@ fn quantized_folders_embed_close_to_f32_and_bench() {
             assert!(cosine(a, &b) > floor, "{scheme}: cosine {}", cosine(a, &b));
         }
     }
+    // int8-dynamic smooths the layers reading LayerNorm outputs by default,
+    // measured on random vocabulary words, and says so in its record.
+    let record = std::fs::read_to_string(tmp.path().join("int8-dynamic/hone_quant.json")).unwrap();
+    let record: serde_json::Value = serde_json::from_str(&record).unwrap();
+    assert_eq!(record["smoothing"]["alpha"], 0.5, "{record}");
+    assert!(
+        record["smoothing"]["data"]
+            .as_str()
+            .unwrap()
+            .contains("random vocabulary words"),
+        "{record}"
+    );
+    let smoothed: Vec<&str> = record["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["smoothed"] == true)
+        .map(|l| l["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(smoothed, ["qkv", "ffn-in", "qkv", "ffn-in"], "{record}");
 
     let static_dir = tmp.path().join("static");
     let csv = tmp.path().join("calib.csv");
@@ -180,6 +200,28 @@ fn bad_usage_is_refused_and_writes_nothing() {
         (
             vec!["--scheme", "int8-dynamic", "--fallback-budget", "0.5"],
             "needs --fallback-data",
+        ),
+        (
+            vec![
+                "--scheme",
+                "int8-dynamic",
+                "--no-smooth",
+                "--smooth-alpha",
+                "0.5",
+            ],
+            "contradict",
+        ),
+        (
+            vec!["--scheme", "int4-weight", "--no-smooth"],
+            "smoothing is for int8-dynamic",
+        ),
+        (
+            vec!["--scheme", "int8-dynamic", "--smooth-alpha", "1.5"],
+            "must be in [0, 1]",
+        ),
+        (
+            vec!["--scheme", "int8-dynamic", "--calib-samples", "0"],
+            "at least 1",
         ),
     ] {
         let mut full = vec!["quantize", "--model", model, "--out", out_s];

@@ -14,7 +14,7 @@ use hone_model::BertConfig;
 use hone_model::engine::{Block, FastBert, Linear, LinearId, Norm, Role, Storage, Table, Weights};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
-use super::{Extra, FORMAT_VERSION, QuantInfo, QuantizedModel};
+use super::{Extra, FORMAT_VERSION, OLDEST_FORMAT_VERSION, QuantInfo, QuantizedModel};
 use crate::error::io;
 use crate::{CompressError, Result};
 
@@ -169,7 +169,18 @@ fn tensors_of(model: &QuantizedModel) -> Vec<Out> {
             let l = block.linear(role);
             let weights = match &l.weights {
                 Weights::F32(_) => MatrixRef::F32(l.weight_out_in().into()),
-                Weights::Int8 { packed, .. } => {
+                Weights::Int8 {
+                    packed,
+                    input_scale,
+                    ..
+                } => {
+                    if let Some(input) = input_scale {
+                        out.push(f32_tensor(
+                            format!("{prefix}.input_scale"),
+                            vec![l.d_in],
+                            input,
+                        ));
+                    }
                     MatrixRef::Int8(packed.to_nk().into(), packed.scales())
                 }
                 Weights::Int4(p) => MatrixRef::Int4(p),
@@ -215,11 +226,11 @@ pub fn load(dir: &Path) -> Result<QuantizedModel> {
         path: info_path.clone(),
         detail: e.to_string(),
     })?;
-    if info.format_version != FORMAT_VERSION {
+    if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&info.format_version) {
         return Err(CompressError::Corrupt {
             path: info_path,
             detail: format!(
-                "format version {} (this hone reads {FORMAT_VERSION})",
+                "format version {} (this hone reads {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION})",
                 info.format_version
             ),
         });
@@ -305,6 +316,22 @@ pub fn load(dir: &Path) -> Result<QuantizedModel> {
                     )
                     .map_err(|e| r.corrupt(e.to_string()))?,
                     activation_scale: li.activation_scale,
+                    input_scale: if li.smoothed {
+                        let input = r.f32(&format!("{prefix}.input_scale"), &[d_in])?;
+                        if input.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+                            return Err(r.corrupt(format!(
+                                "{prefix}.input_scale must be positive and finite"
+                            )));
+                        }
+                        if li.activation_scale.is_some() {
+                            return Err(r.corrupt(format!(
+                                "{id}: smoothing is for per-token (dynamic) activation scales"
+                            )));
+                        }
+                        Some(input)
+                    } else {
+                        None
+                    },
                 },
                 Storage::Int4 { group } => Weights::Int4(r.int4(&prefix, d_out, d_in, group)?),
             };

@@ -7,6 +7,7 @@
 pub mod calibrate;
 pub mod fallback;
 pub mod folder;
+pub mod smooth;
 
 use std::collections::BTreeSet;
 
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::source::{Extra, SourceModel};
 pub use calibrate::{Batch, Method};
 pub use folder::{QUANT_FILE, WEIGHTS_FILE, is_quantized, load, save};
+pub use smooth::{Smoothing, SmoothingInfo};
 
 use crate::{CompressError, Result};
 
@@ -64,6 +66,9 @@ pub struct Plan {
     pub keep_f32_embeddings: bool,
     /// Tokenized calibration texts (int8-static only).
     pub calibration: Vec<Batch>,
+    /// Per-channel smoothing of the layers reading LayerNorm outputs
+    /// (int8-dynamic only), measured beforehand with [`Smoothing::measure`].
+    pub smoothing: Option<Smoothing>,
     /// Where the calibration texts came from, for the record.
     pub calibration_source: Option<String>,
 }
@@ -76,6 +81,7 @@ impl Plan {
             keep_f32_embeddings: false,
             calibration: Vec::new(),
             calibration_source: None,
+            smoothing: None,
         }
     }
 }
@@ -89,6 +95,10 @@ pub struct LayerInfo {
     /// The static activation scale (int8-static), absent when dynamic.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub activation_scale: Option<f32>,
+    /// Whether its inputs are smoothed (the folder then holds
+    /// `<layer>.input_scale`, the factor each input channel is multiplied by).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub smoothed: bool,
 }
 
 /// `hone_quant.json`: what a quantized folder holds and how it was made.
@@ -102,6 +112,8 @@ pub struct QuantInfo {
     pub layers: Vec<LayerInfo>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub calibration: Option<CalibrationInfo>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub smoothing: Option<SmoothingInfo>,
     /// The accuracy-driven fallback's record, when it ran.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub fallback: Option<fallback::FallbackReport>,
@@ -116,7 +128,12 @@ pub struct CalibrationInfo {
     pub data: String,
 }
 
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2 added smoothing (`input_scale` tensors); a version-1 folder
+/// reads as one without it. An older hone refuses version 2 instead of
+/// silently running smoothed weights on unsmoothed activations.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format this hone still reads.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 
 /// A quantized encoder with what travels with it.
 #[derive(Clone, Debug, PartialEq)]
@@ -144,8 +161,17 @@ pub fn quantize(source: &SourceModel, plan: &Plan) -> Result<QuantizedModel> {
             storage
         }
     };
+    if plan.smoothing.is_some() && plan.scheme != Scheme::Int8Dynamic {
+        return Err(CompressError::Invalid(format!(
+            "smoothing is for int8-dynamic, not {}",
+            plan.scheme.name()
+        )));
+    }
     let mut engine = source.engine(choose)?;
     let mut calibration = None;
+    if let Some(smoothing) = &plan.smoothing {
+        smoothing.apply(&mut engine, &source.engine(|_| Storage::F32)?)?;
+    }
     if let Scheme::Int8Static { method } = plan.scheme {
         // Scales come from what the f32 model's layers see.
         let scales =
@@ -184,6 +210,7 @@ pub fn quantize(source: &SourceModel, plan: &Plan) -> Result<QuantizedModel> {
         word_embeddings: word_storage,
         layers: layer_infos(&engine),
         calibration,
+        smoothing: plan.smoothing.as_ref().map(|s| s.info.clone()),
         fallback: None,
         source_bytes: source.file_bytes(),
     };
@@ -199,17 +226,20 @@ fn layer_infos(engine: &FastBert) -> Vec<LayerInfo> {
     for (layer, block) in engine.blocks.iter().enumerate() {
         for role in Role::ALL {
             let linear = block.linear(role);
-            let (storage, activation_scale) = match &linear.weights {
-                Weights::F32(_) => (Storage::F32, None),
+            let (storage, activation_scale, smoothed) = match &linear.weights {
+                Weights::F32(_) => (Storage::F32, None, false),
                 Weights::Int8 {
-                    activation_scale, ..
-                } => (Storage::Int8, *activation_scale),
-                Weights::Int4(p) => (Storage::Int4 { group: p.group() }, None),
+                    activation_scale,
+                    input_scale,
+                    ..
+                } => (Storage::Int8, *activation_scale, input_scale.is_some()),
+                Weights::Int4(p) => (Storage::Int4 { group: p.group() }, None, false),
             };
             out.push(LayerInfo {
                 id: LinearId { layer, role },
                 storage,
                 activation_scale,
+                smoothed,
             });
         }
     }

@@ -155,7 +155,7 @@ fn unit(rng: &mut ChaCha8Rng) -> f64 {
 }
 
 /// Uniform in `0..n` (`n > 0`) by multiply-shift of one 64-bit draw.
-fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
+pub(crate) fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
     ((u128::from(rng.next_u64()) * n as u128) >> 64) as usize
 }
 

@@ -2,6 +2,12 @@
 //! f32, int8 (symmetric per output channel; activations quantized per token
 //! at run time, or with a calibrated static scale) or 4-bit weight-only
 //! (per-group scales). All three compute `y = x · Wᵀ + b` for row-major x.
+//!
+//! An int8 layer may carry per-input-channel smoothing factors
+//! (SmoothQuant): its stored weight is `W · diag(s)` and activations are
+//! multiplied by `1/s` inside the quantizing pass, so `x · Wᵀ` is unchanged
+//! while a few outlier channels (MiniLM's LayerNorm outputs have one about
+//! 50× the median) no longer set every token's quantization step.
 
 use hone_kernels::f32ops::{self, Threads, View};
 use hone_kernels::int4::PackedI4;
@@ -17,9 +23,13 @@ pub enum Weights {
     F32(Vec<f32>),
     /// int8 per output channel; `activation_scale` is a calibrated static
     /// per-tensor scale, or `None` for a per-token scale computed at run time.
+    /// `input_scale` (smoothing, dynamic scales only): the factor each input
+    /// channel is multiplied by before quantizing; `packed` holds the
+    /// weights divided by the same factors.
     Int8 {
         packed: PackedS8,
         activation_scale: Option<f32>,
+        input_scale: Option<Vec<f32>>,
     },
     /// 4-bit weight-only in groups along the input dimension.
     Int4(PackedI4),
@@ -72,11 +82,40 @@ impl Linear {
             weights: Weights::Int8 {
                 packed,
                 activation_scale: None,
+                input_scale: None,
             },
             bias,
         })
     }
 
+    /// As [`Self::int8`], with the input channels smoothed by `factors`
+    /// (one per input, positive and finite): the weights are quantized as
+    /// `W · diag(factors)` and activations are divided by the factors at run
+    /// time.
+    pub fn int8_smoothed(
+        weight_out_in: &[f32],
+        bias: Vec<f32>,
+        d_out: usize,
+        d_in: usize,
+        factors: &[f32],
+    ) -> Result<Self> {
+        check(weight_out_in.len(), d_out * d_in, bias.len(), d_out)?;
+        if factors.len() != d_in || factors.iter().any(|f| !(f.is_finite() && *f > 0.0)) {
+            return Err(ModelError::Engine(format!(
+                "smoothing needs {d_in} positive finite factors, got {} (or a bad value)",
+                factors.len()
+            )));
+        }
+        let scaled: Vec<f32> = weight_out_in
+            .chunks_exact(d_in)
+            .flat_map(|row| row.iter().zip(factors).map(|(w, f)| w * f))
+            .collect();
+        let mut linear = Self::int8(&scaled, bias, d_out, d_in)?;
+        if let Weights::Int8 { input_scale, .. } = &mut linear.weights {
+            *input_scale = Some(factors.iter().map(|f| 1.0 / f).collect());
+        }
+        Ok(linear)
+    }
     /// Quantized to 4 bits per group of `group` input values.
     pub fn int4(
         weight_out_in: &[f32],
@@ -115,11 +154,19 @@ impl Linear {
                 }
                 out
             }
-            Weights::Int8 { packed, .. } => {
+            Weights::Int8 {
+                packed,
+                input_scale,
+                ..
+            } => {
                 let q = packed.to_nk();
+                let ones = vec![1.0; self.d_in];
+                let input = input_scale.as_deref().unwrap_or(&ones);
                 q.chunks_exact(self.d_in)
                     .zip(packed.scales())
-                    .flat_map(|(row, &s)| row.iter().map(move |&v| v as f32 * s))
+                    .flat_map(|(row, &s)| {
+                        row.iter().zip(input).map(move |(&v, &i)| v as f32 * s * i)
+                    })
                     .collect()
             }
             Weights::Int4(p) => p.dequantize(),
@@ -146,16 +193,28 @@ impl Linear {
             Weights::Int8 {
                 packed,
                 activation_scale,
+                input_scale,
             } => {
                 let mut q = vec![0i8; x.len()];
-                let scales = match activation_scale {
-                    None => {
+                let scales = match (activation_scale, input_scale) {
+                    (None, Some(input)) => {
+                        let mut scales = vec![0.0; rows];
+                        quantize::quantize_rows_scaled(x, self.d_in, input, &mut q, &mut scales)
+                            .map_err(kernel)?;
+                        scales
+                    }
+                    (Some(_), Some(_)) => {
+                        return Err(ModelError::Engine(
+                            "smoothing runs with per-token activation scales only".into(),
+                        ));
+                    }
+                    (None, None) => {
                         let mut scales = vec![0.0; rows];
                         quantize::quantize_rows(x, self.d_in, &mut q, &mut scales)
                             .map_err(kernel)?;
                         scales
                     }
-                    Some(s) => {
+                    (Some(s), None) => {
                         quantize::quantize_with_scale(x, *s, &mut q).map_err(kernel)?;
                         vec![*s; rows]
                     }
@@ -185,4 +244,58 @@ fn check(weight: usize, want_weight: usize, bias: usize, want_bias: usize) -> Re
 
 pub(crate) fn kernel(e: hone_kernels::KernelError) -> ModelError {
     ModelError::Engine(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 8 tokens × 16 inputs with input channel 3 about 50× the others, as
+    /// MiniLM's LayerNorm outputs have; 4 outputs.
+    fn outlier_layer() -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let (rows, d_in, d_out) = (8, 16, 4);
+        let x: Vec<f32> = (0..rows * d_in)
+            .map(|i| {
+                let v = ((i * 7919) % 23) as f32 / 11.0 - 1.0;
+                if i % d_in == 3 { 50.0 * v.signum() } else { v }
+            })
+            .collect();
+        let w: Vec<f32> = (0..d_out * d_in)
+            .map(|i| ((i * 104729) % 17) as f32 / 8.0 - 1.0)
+            .collect();
+        (x, w, vec![0.1, -0.2, 0.3, 0.0])
+    }
+
+    fn error(linear: &Linear, x: &[f32], want: &[f32]) -> f32 {
+        let mut out = vec![0.0; want.len()];
+        linear.forward(x, want.len() / 4, &mut out).unwrap();
+        out.iter().zip(want).map(|(a, b)| (a - b).abs()).sum()
+    }
+
+    #[test]
+    fn smoothing_an_outlier_channel_lowers_the_int8_error() {
+        let (x, w, b) = outlier_layer();
+        let reference = Linear::f32(&w, b.clone(), 4, 16).unwrap();
+        let mut want = vec![0.0; 8 * 4];
+        reference.forward(&x, 8, &mut want).unwrap();
+        let plain = Linear::int8(&w, b.clone(), 4, 16).unwrap();
+        let mut factors = vec![1.0; 16];
+        factors[3] = 7.0;
+        let smoothed = Linear::int8_smoothed(&w, b, 4, 16, &factors).unwrap();
+        let (e_plain, e_smoothed) = (error(&plain, &x, &want), error(&smoothed, &x, &want));
+        assert!(e_smoothed < 0.5 * e_plain, "{e_smoothed} vs {e_plain}");
+        // The effective weight is still W, up to half a step of its row
+        // (whose range the factor 7 on column 3 widened to at most 7 / 127).
+        for (a, b) in smoothed.weight_out_in().iter().zip(&w) {
+            assert!((a - b).abs() <= 0.5 * 7.0 / 127.0 + 1e-6, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn bad_smoothing_factors_are_refused() {
+        let (_, w, b) = outlier_layer();
+        for factors in [vec![1.0; 15], vec![0.0; 16], vec![f32::NAN; 16]] {
+            assert!(Linear::int8_smoothed(&w, b.clone(), 4, 16, &factors).is_err());
+        }
+    }
 }

@@ -12,7 +12,7 @@ use hone::backend::{TrainJob, dispatch_train};
 use hone::compress::quant::{self, Method, Plan, Scheme, SourceModel};
 use hone::data::datasets::{TableOptions, load};
 use hone::data::split::SPLIT_SEED;
-use hone::data::tokenize::TextTokenizer;
+use hone::fast;
 use hone::model::engine::{LinearId, Role, Storage};
 use hone::models::resolve_model;
 use hone::tasks::classify::{FinetuneConfig, FinetuneJob, argmax, finetune, read_info};
@@ -32,7 +32,9 @@ pub struct QuantizeArgs {
     /// Group size of int4-weight: 32, 64 or 128 input values per scale.
     #[arg(long, default_value_t = 32)]
     pub group: usize,
-    /// int8-static: calibration texts from a data set's training split (a built-in name or a table).
+    /// Calibration texts from a data set's training split (a built-in name or a table):
+    /// int8-static's scales, or the ranges int8-dynamic's smoothing is measured on
+    /// (default for int8-dynamic: random words of the model's vocabulary).
     #[arg(long)]
     pub calib_data: Option<String>,
     /// Column holding the text (user tables).
@@ -41,9 +43,15 @@ pub struct QuantizeArgs {
     /// Column holding the label (user tables).
     #[arg(long, default_value = "label")]
     pub label_col: String,
-    /// int8-static: how many training texts to calibrate on.
-    #[arg(long, default_value_t = 128)]
+    /// How many calibration texts to use.
+    #[arg(long, default_value_t = fast::CALIBRATION_TEXTS)]
     pub calib_samples: usize,
+    /// int8-dynamic: SmoothQuant's migration strength α in [0, 1] (default 0.5).
+    #[arg(long)]
+    pub smooth_alpha: Option<f32>,
+    /// int8-dynamic: no per-channel smoothing (plain per-token activation scales).
+    #[arg(long)]
+    pub no_smooth: bool,
     /// int8-static: minmax, percentile[:P] (default 99.99) or mse.
     #[arg(long, default_value = "percentile")]
     pub calib_method: String,
@@ -210,41 +218,44 @@ pub fn run(ctx: &Context, args: QuantizeArgs) -> Result<(), Failure> {
     let source = SourceModel::open(&dir)?;
     let mut plan = Plan::new(scheme);
     plan.keep_f32 = keep_f32;
-    if let Scheme::Int8Static { .. } = scheme {
-        let data = args
-            .calib_data
-            .as_deref()
-            .ok_or_else(|| Failure::Usage("int8-static needs --calib-data (a data set whose training texts calibrate the scales)".into()))?;
-        if args.calib_samples == 0 {
-            return Err(Failure::Usage("--calib-samples must be at least 1".into()));
-        }
-        let table = TableOptions {
-            text_col: args.text_col.clone(),
-            label_col: args.label_col.clone(),
-        };
-        let loaded = load(data, &table, &ctx.cache, &ctx.fetch)?;
-        let split = loaded.dataset.split(SPLIT_SEED);
-        let texts: Vec<&str> = split
-            .train
-            .iter()
-            .take(args.calib_samples)
-            .map(|&i| loaded.dataset.examples[i].text.as_str())
-            .collect();
-        let tokenizer = TextTokenizer::from_file(
-            &dir.join("tokenizer.json"),
-            128.min(source.config.max_position_embeddings),
-        )?;
-        plan.calibration = texts
-            .chunks(16)
-            .map(|chunk| hone::fast::encode(&tokenizer, chunk))
-            .collect::<hone::Result<_>>()?;
-        plan.calibration_source = Some(format!(
-            "{data}: {} training texts, 128 tokens",
-            texts.len()
+    if scheme != Scheme::Int8Dynamic && (args.smooth_alpha.is_some() || args.no_smooth) {
+        return Err(Failure::Usage(format!(
+            "smoothing is for int8-dynamic; {} has none",
+            scheme.name()
+        )));
+    }
+    if args.no_smooth && args.smooth_alpha.is_some() {
+        return Err(Failure::Usage(
+            "--smooth-alpha and --no-smooth contradict each other".into(),
         ));
+    }
+    if let Some(alpha) = args.smooth_alpha.filter(|a| !(0.0..=1.0).contains(a)) {
+        return Err(Failure::Usage(format!(
+            "--smooth-alpha {alpha} must be in [0, 1]"
+        )));
+    }
+    let smooth = scheme == Scheme::Int8Dynamic && !args.no_smooth;
+    if let Scheme::Int8Static { .. } = scheme {
+        if args.calib_data.is_none() {
+            return Err(Failure::Usage("int8-static needs --calib-data (a data set whose training texts calibrate the scales)".into()));
+        }
+        let (batches, from) = calibration(ctx, &args, &dir, &source)?;
+        plan.calibration = batches;
+        plan.calibration_source = Some(from);
+    } else if smooth {
+        let (batches, from) = calibration(ctx, &args, &dir, &source)?;
+        let alpha = args.smooth_alpha.unwrap_or(quant::smooth::DEFAULT_ALPHA);
+        eprintln!("measuring activation ranges for smoothing on {from}…");
+        let f32_engine = source.engine(|_| Storage::F32)?;
+        plan.smoothing = Some(quant::Smoothing::measure(
+            &f32_engine,
+            &batches,
+            alpha,
+            from,
+        )?);
     } else if args.calib_data.is_some() {
         return Err(Failure::Usage(format!(
-            "--calib-data is for int8-static; {} needs none",
+            "--calib-data is for int8-static and int8-dynamic's smoothing; {} needs none",
             scheme.name()
         )));
     }
@@ -287,6 +298,42 @@ pub fn run(ctx: &Context, args: QuantizeArgs) -> Result<(), Failure> {
         model.info.layers.len(),
     );
     Ok(())
+}
+
+/// Tokenized calibration texts and where they came from: the first
+/// `--calib-samples` training texts of `--calib-data`, or (no data set
+/// given) as many random texts of the model's vocabulary words.
+fn calibration(
+    ctx: &Context,
+    args: &QuantizeArgs,
+    dir: &std::path::Path,
+    source: &SourceModel,
+) -> Result<(Vec<quant::Batch>, String), Failure> {
+    if args.calib_samples == 0 {
+        return Err(Failure::Usage("--calib-samples must be at least 1".into()));
+    }
+    let Some(data) = args.calib_data.as_deref() else {
+        return Ok(fast::vocabulary_calibration(
+            dir,
+            source,
+            args.calib_samples,
+        )?);
+    };
+    let table = TableOptions {
+        text_col: args.text_col.clone(),
+        label_col: args.label_col.clone(),
+    };
+    let loaded = load(data, &table, &ctx.cache, &ctx.fetch)?;
+    let split = loaded.dataset.split(SPLIT_SEED);
+    let texts: Vec<String> = split
+        .train
+        .iter()
+        .take(args.calib_samples)
+        .map(|&i| loaded.dataset.examples[i].text.clone())
+        .collect();
+    let from = format!("{data}: {} training texts, 128 tokens", texts.len());
+    let tokenizer = fast::calibration_tokenizer(dir, source)?;
+    Ok((fast::calibration_batches(&tokenizer, &texts)?, from))
 }
 
 /// Quantizes with the accuracy-driven fallback, scored by validation

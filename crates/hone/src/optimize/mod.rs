@@ -22,7 +22,7 @@ use burn::tensor::backend::AutodiffBackend;
 use hone_compress::SourceModel;
 use hone_compress::distill::{DistillConfig, DistillJob, StudentInit, distill, spaced_layers};
 use hone_compress::prune::{self, PrunePlan};
-use hone_compress::quant::{self, Batch, Plan, Scheme};
+use hone_compress::quant::{self, Batch};
 use hone_data::tokenize::TextTokenizer;
 use hone_tasks::classify::{ClassifyData, FinetuneConfig, FinetuneJob, FinetuneMetrics, finetune};
 use hone_train::RunOptions;
@@ -318,7 +318,8 @@ pub fn optimize(job: OptimizeJob<'_>, mut announce: impl FnMut(&str)) -> Result<
             ));
             let start = Instant::now();
             let source = SourceModel::open(&last)?;
-            let quantized = quant::quantize(&source, &Plan::new(Scheme::Int8Dynamic))?;
+            let plan = crate::fast::int8_dynamic_plan(&last, &source)?;
+            let quantized = quant::quantize(&source, &plan)?;
             quant::save(&quantized, &last, &dir)?;
             seconds.push(("int8".into(), start.elapsed().as_secs_f64()));
         }
