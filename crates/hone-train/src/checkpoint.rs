@@ -6,20 +6,43 @@
 //! written to a temporary file and renamed) is pointed at it; a process
 //! killed at any moment leaves LATEST naming a complete checkpoint.
 //!
-//! Records use burn's `BinBytesRecorder` at full precision, which keeps
-//! every parameter's id, so the optimizer state (keyed by parameter id)
-//! matches the model after loading.
+//! Records are bincode at full precision, as burn's `BinBytesRecorder`
+//! writes them (every parameter's id kept, so the optimizer state, keyed by
+//! parameter id, matches the model after loading), through [`BinRecorder`]:
+//! burn's recorder panics on bytes it cannot decode — a checkpoint of
+//! another model or another hone version — where resuming must say so.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use burn::record::{BinBytesRecorder, FullPrecisionSettings, Record, Recorder};
+use burn::record::{FullPrecisionSettings, Record, Recorder, RecorderError};
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{Result, TrainError};
 
-type BytesRecorder = BinBytesRecorder<FullPrecisionSettings>;
+/// burn's `BinBytesRecorder` (same bytes: bincode's standard configuration,
+/// full precision) with decoding errors returned instead of panicking.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BinRecorder;
+
+impl<B: Backend> Recorder<B> for BinRecorder {
+    type Settings = FullPrecisionSettings;
+    type RecordArgs = ();
+    type RecordOutput = Vec<u8>;
+    type LoadArgs = Vec<u8>;
+
+    fn save_item<I: Serialize>(&self, item: I, _args: ()) -> Result<Vec<u8>, RecorderError> {
+        bincode::serde::encode_to_vec(item, bincode::config::standard())
+            .map_err(|e| RecorderError::Unknown(e.to_string()))
+    }
+
+    fn load_item<I: DeserializeOwned>(&self, bytes: &mut Vec<u8>) -> Result<I, RecorderError> {
+        bincode::serde::decode_from_slice(bytes, bincode::config::standard())
+            .map(|(item, _)| item)
+            .map_err(|e| RecorderError::Unknown(e.to_string()))
+    }
+}
 
 /// Writes `bytes` to `path` through a temporary file in the same folder
 /// (the run log's [`crate::log::write_atomically`], with this crate's error).
@@ -29,18 +52,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Serializes a burn record (model or optimizer) to bytes.
 pub fn record_bytes<B: Backend, R: Record<B>>(record: R) -> Result<Vec<u8>> {
-    Recorder::<B>::record(&BytesRecorder::default(), record, ())
+    Recorder::<B>::record(&BinRecorder, record, ())
         .map_err(|e| TrainError::Task(format!("cannot serialize a record: {e}")))
 }
 
 /// Reads a burn record written by [`record_bytes`].
 pub fn read_record<B: Backend, R: Record<B>>(path: &Path, device: &B::Device) -> Result<R> {
     let bytes = fs::read(path).map_err(|e| TrainError::io(path, e))?;
-    Recorder::<B>::load(&BytesRecorder::default(), bytes, device).map_err(|e| {
-        TrainError::Checkpoint {
-            path: path.into(),
-            detail: format!("unreadable record ({e}); was it written by another model?"),
-        }
+    Recorder::<B>::load(&BinRecorder, bytes, device).map_err(|e| TrainError::Checkpoint {
+        path: path.into(),
+        detail: format!("unreadable record ({e}); was it written by another model?"),
     })
 }
 
@@ -180,5 +201,45 @@ mod tests {
         fs::write(dir.path().join("checkpoints/LATEST"), "step-0000009").unwrap();
         let err = ck.latest().unwrap_err().to_string();
         assert!(err.contains("missing or incomplete"), "{err}");
+    }
+
+    #[derive(Module, Debug)]
+    struct One<B: Backend> {
+        a: burn::nn::Linear<B>,
+    }
+
+    #[derive(Module, Debug)]
+    struct Two<B: Backend> {
+        a: burn::nn::Linear<B>,
+        b: Option<burn::nn::Linear<B>>,
+        c: burn::nn::Linear<B>,
+    }
+
+    #[test]
+    fn a_record_of_another_model_is_a_clear_error_not_a_panic() {
+        type B = burn::backend::NdArray;
+        let device = Default::default();
+        let one = One::<B> {
+            a: burn::nn::LinearConfig::new(4, 3).init(&device),
+        };
+        // Parameters initialize lazily: read them before the record is taken.
+        let want = one.a.weight.val().into_data();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.bin");
+        fs::write(&path, record_bytes::<B, _>(one.into_record()).unwrap()).unwrap();
+        // The same model reads back exactly.
+        let back: OneRecord<B> = read_record::<B, _>(&path, &device).unwrap();
+        assert_eq!(back.a.weight.val().into_data(), want);
+        // Another structure, and a truncated file, are errors naming the file.
+        let Err(err) = read_record::<B, TwoRecord<B>>(&path, &device) else {
+            panic!("a record of another model loaded");
+        };
+        assert!(err.to_string().contains("model.bin"), "{err}");
+        let bytes = fs::read(&path).unwrap();
+        fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        let Err(err) = read_record::<B, OneRecord<B>>(&path, &device) else {
+            panic!("a truncated record loaded");
+        };
+        assert!(err.to_string().contains("unreadable record"), "{err}");
     }
 }
