@@ -237,7 +237,7 @@ fn smoothing_is_recorded_saved_reloaded_and_refused_where_it_does_not_apply() {
     let source = SourceModel::open(&model_folder(tmp.path())).unwrap();
     let reference = source.engine(|_| Storage::F32).unwrap();
     let smoothing =
-        Smoothing::measure(&reference, &[batch(1), batch(2)], 0.5, "two batches".into()).unwrap();
+        Smoothing::measure(&source, &[batch(1), batch(2)], 0.5, "two batches".into()).unwrap();
     let mut plan = Plan::new(Scheme::Int8Dynamic);
     let kept = LinearId {
         layer: 0,
@@ -296,9 +296,9 @@ fn smoothing_is_recorded_saved_reloaded_and_refused_where_it_does_not_apply() {
         err.to_string().contains("smoothing is for int8-dynamic"),
         "{err}"
     );
-    let empty = Smoothing::measure(&reference, &[], 0.5, String::new()).unwrap_err();
+    let empty = Smoothing::measure(&source, &[], 0.5, String::new()).unwrap_err();
     assert!(empty.to_string().contains("calibration texts"), "{empty}");
-    let strong = Smoothing::measure(&reference, &[batch(1)], 1.5, String::new()).unwrap_err();
+    let strong = Smoothing::measure(&source, &[batch(1)], 1.5, String::new()).unwrap_err();
     assert!(strong.to_string().contains("[0, 1]"), "{strong}");
 }
 

@@ -42,10 +42,9 @@ pub const VOCABULARY_SEED: u64 = 0x5EED;
 /// texts of the model's vocabulary words, so no data set is needed.
 pub fn int8_dynamic_plan(dir: &Path, source: &SourceModel) -> Result<Plan> {
     let (batches, from) = vocabulary_calibration(dir, source, CALIBRATION_TEXTS)?;
-    let f32_engine = source.engine(|_| Storage::F32)?;
     let mut plan = Plan::new(Scheme::Int8Dynamic);
     plan.smoothing = Some(quant::Smoothing::measure(
-        &f32_engine,
+        source,
         &batches,
         quant::smooth::DEFAULT_ALPHA,
         from,
@@ -62,8 +61,8 @@ pub fn calibration_tokenizer(dir: &Path, source: &SourceModel) -> Result<TextTok
     )?)
 }
 
-/// `texts` tokenized in batches of 16.
-pub fn calibration_batches(tokenizer: &TextTokenizer, texts: &[String]) -> Result<Vec<Batch>> {
+/// `texts` tokenized into engine batches of 16.
+pub fn encode_batches(tokenizer: &TextTokenizer, texts: &[String]) -> Result<Vec<Batch>> {
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
     texts.chunks(16).map(|c| encode(tokenizer, c)).collect()
 }
@@ -81,7 +80,7 @@ pub fn vocabulary_calibration(
         "{} texts of random vocabulary words (seed {VOCABULARY_SEED})",
         texts.len()
     );
-    Ok((calibration_batches(&tokenizer, &texts)?, from))
+    Ok((encode_batches(&tokenizer, &texts)?, from))
 }
 
 /// Sentence embeddings on the engine (mean pooling, unit length), as

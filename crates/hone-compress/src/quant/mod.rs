@@ -167,11 +167,21 @@ pub fn quantize(source: &SourceModel, plan: &Plan) -> Result<QuantizedModel> {
             plan.scheme.name()
         )));
     }
-    let mut engine = source.engine(choose)?;
-    let mut calibration = None;
+    // Smoothed layers are built in f32, then quantized with their factors.
+    let smoothed = |id: LinearId| {
+        plan.smoothing.is_some() && smooth::ROLES.contains(&id.role) && choose(id) == Storage::Int8
+    };
+    let mut engine = source.engine(|id| {
+        if smoothed(id) {
+            Storage::F32
+        } else {
+            choose(id)
+        }
+    })?;
     if let Some(smoothing) = &plan.smoothing {
-        smoothing.apply(&mut engine, &source.engine(|_| Storage::F32)?)?;
+        smoothing.apply(&mut engine, smoothed)?;
     }
+    let mut calibration = None;
     if let Scheme::Int8Static { method } = plan.scheme {
         // Scales come from what the f32 model's layers see.
         let scales =

@@ -11,7 +11,9 @@
 //! output is also the residual stream, so the division cannot be folded
 //! into γ/β as in pre-LN LLMs; the engine applies it inside the quantizing
 //! pass instead (`Linear::int8_smoothed`), which costs one multiply per
-//! activation.
+//! activation. [`super::quantize`] builds the smoothed layers in f32 and
+//! hands them to [`Smoothing::apply`], so each is quantized once, from its
+//! own f32 weights.
 //!
 //! Only the layers reading LayerNorm outputs (fused Q/K/V and FFN-in) are
 //! smoothed: on MiniLM-L6 with α = 0.5 this lifted the worst embedding
@@ -21,11 +23,11 @@
 
 use std::collections::HashMap;
 
-use hone_model::engine::{FastBert, Linear, LinearId, Role, Weights};
+use hone_model::engine::{FastBert, Linear, LinearId, Role, Storage, Weights};
 use serde::{Deserialize, Serialize};
 
 use super::calibrate::Batch;
-use crate::{CompressError, Result};
+use crate::{CompressError, Result, SourceModel};
 
 /// The dense layers smoothing applies to.
 pub const ROLES: [Role; 2] = [Role::Qkv, Role::FfnIn];
@@ -37,7 +39,6 @@ pub const DEFAULT_ALPHA: f32 = 0.5;
 /// Smoothing as measured on calibration texts, ready to apply.
 #[derive(Clone, Debug)]
 pub struct Smoothing {
-    pub alpha: f32,
     /// The largest |x| of each input channel of each smoothed layer, over
     /// the real (unpadded) tokens of the calibration texts.
     pub activation_max: HashMap<LinearId, Vec<f32>>,
@@ -54,9 +55,14 @@ pub struct SmoothingInfo {
 }
 
 impl Smoothing {
-    /// Measures the per-channel activation ranges of the f32 `engine` on
-    /// `batches`.
-    pub fn measure(engine: &FastBert, batches: &[Batch], alpha: f32, data: String) -> Result<Self> {
+    /// Measures the per-channel activation ranges of `source`, run in f32,
+    /// on `batches`; `data` says where the texts came from.
+    pub fn measure(
+        source: &SourceModel,
+        batches: &[Batch],
+        alpha: f32,
+        data: String,
+    ) -> Result<Self> {
         if !(0.0..=1.0).contains(&alpha) {
             return Err(CompressError::Invalid(format!(
                 "smoothing strength α = {alpha} must be in [0, 1]"
@@ -68,6 +74,7 @@ impl Smoothing {
                 "smoothing needs calibration texts: give at least one".into(),
             ));
         }
+        let engine = source.engine(|_| Storage::F32)?;
         let mut activation_max: HashMap<LinearId, Vec<f32>> = HashMap::new();
         for b in batches.iter().filter(|b| b.batch * b.seq > 0) {
             engine.forward_observed(b.tokens(), &mut |id, x| {
@@ -84,27 +91,18 @@ impl Smoothing {
             })?;
         }
         Ok(Smoothing {
-            alpha,
             activation_max,
             info: SmoothingInfo { alpha, texts, data },
         })
     }
 
-    /// Replaces each int8 (dynamic) layer of `engine` that smoothing covers
-    /// with its smoothed form, quantized afresh from the f32 weights of the
-    /// same layer in `f32_engine`. Layers kept in f32 are left alone.
-    pub fn apply(&self, engine: &mut FastBert, f32_engine: &FastBert) -> Result<()> {
+    /// Quantizes each layer of `engine` that `smoothed` names — built in
+    /// f32 for this — to int8 with its inputs smoothed.
+    pub fn apply(&self, engine: &mut FastBert, smoothed: impl Fn(LinearId) -> bool) -> Result<()> {
         for (layer, block) in engine.blocks.iter_mut().enumerate() {
             for role in ROLES {
                 let id = LinearId { layer, role };
-                let target = block.linear_mut(role);
-                if !matches!(
-                    target.weights,
-                    Weights::Int8 {
-                        activation_scale: None,
-                        ..
-                    }
-                ) {
+                if !smoothed(id) {
                     continue;
                 }
                 let Some(act) = self.activation_max.get(&id) else {
@@ -112,11 +110,16 @@ impl Smoothing {
                         "no calibration statistics for {id}"
                     )));
                 };
-                let source = f32_engine.blocks[layer].linear(role);
-                let w = source.weight_out_in();
-                let f = factors(act, &weight_column_max(&w, source.d_in), self.alpha);
-                *target =
-                    Linear::int8_smoothed(&w, source.bias.clone(), source.d_out, source.d_in, &f)?;
+                let target = block.linear_mut(role);
+                let Weights::F32(_) = target.weights else {
+                    return Err(CompressError::Invalid(format!(
+                        "{id} must be f32 before smoothing"
+                    )));
+                };
+                let w = target.weight_out_in();
+                let f = factors(act, &weight_column_max(&w, target.d_in), self.info.alpha);
+                let bias = std::mem::take(&mut target.bias);
+                *target = Linear::int8_smoothed(&w, bias, target.d_out, target.d_in, &f)?;
             }
         }
         Ok(())

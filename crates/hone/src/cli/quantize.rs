@@ -246,13 +246,7 @@ pub fn run(ctx: &Context, args: QuantizeArgs) -> Result<(), Failure> {
         let (batches, from) = calibration(ctx, &args, &dir, &source)?;
         let alpha = args.smooth_alpha.unwrap_or(quant::smooth::DEFAULT_ALPHA);
         eprintln!("measuring activation ranges for smoothing on {from}…");
-        let f32_engine = source.engine(|_| Storage::F32)?;
-        plan.smoothing = Some(quant::Smoothing::measure(
-            &f32_engine,
-            &batches,
-            alpha,
-            from,
-        )?);
+        plan.smoothing = Some(quant::Smoothing::measure(&source, &batches, alpha, from)?);
     } else if args.calib_data.is_some() {
         return Err(Failure::Usage(format!(
             "--calib-data is for int8-static and int8-dynamic's smoothing; {} needs none",
@@ -333,7 +327,7 @@ fn calibration(
         .collect();
     let from = format!("{data}: {} training texts, 128 tokens", texts.len());
     let tokenizer = fast::calibration_tokenizer(dir, source)?;
-    Ok((fast::calibration_batches(&tokenizer, &texts)?, from))
+    Ok((fast::encode_batches(&tokenizer, &texts)?, from))
 }
 
 /// Quantizes with the accuracy-driven fallback, scored by validation
