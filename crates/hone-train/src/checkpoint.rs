@@ -70,10 +70,16 @@ pub struct CheckpointDir {
     root: PathBuf,
 }
 
+/// The file of a checkpoint that holds the weight average, when the run
+/// keeps one.
+pub const AVERAGE_FILE: &str = "average.bin";
+
 /// The files of one checkpoint, written in a temporary folder.
 pub struct CheckpointFiles<'a> {
     pub model: Vec<u8>,
     pub optimizer: Vec<u8>,
+    /// The exponential moving average of the weights ([`crate::ema`]).
+    pub average: Option<Vec<u8>>,
     pub state: &'a [u8],
 }
 
@@ -117,11 +123,15 @@ impl CheckpointDir {
             .prefix(".partial-")
             .tempdir_in(&self.root)
             .map_err(|e| TrainError::io(&self.root, e))?;
+        let average = files.average.as_deref().map(|a| (AVERAGE_FILE, a));
         for (file, bytes) in [
             ("model.bin", files.model.as_slice()),
             ("optimizer.bin", files.optimizer.as_slice()),
             ("state.json", files.state),
-        ] {
+        ]
+        .into_iter()
+        .chain(average)
+        {
             write_atomic(&tmp.path().join(file), bytes)?;
         }
         if final_dir.exists() {
@@ -180,6 +190,7 @@ mod tests {
                 CheckpointFiles {
                     model: vec![1, 2],
                     optimizer: vec![3],
+                    average: None,
                     state: b"{}",
                 },
             )

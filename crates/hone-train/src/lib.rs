@@ -7,6 +7,7 @@ pub mod schedule;
 
 pub mod batch_finder;
 pub mod checkpoint;
+pub mod ema;
 pub mod error;
 pub mod freeze;
 pub mod optim;

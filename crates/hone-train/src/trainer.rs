@@ -54,6 +54,10 @@ pub struct TrainConfig {
     pub checkpoint_every: Option<usize>,
     /// Stop after this many optimizer steps (all epochs when `None`).
     pub max_steps: Option<usize>,
+    /// Keep an exponential moving average of the weights with this decay
+    /// (see [`crate::ema`]); validation, the best checkpoint and the result
+    /// then use the average.
+    pub ema_decay: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -71,6 +75,7 @@ impl Default for TrainConfig {
             patience: None,
             checkpoint_every: None,
             max_steps: None,
+            ema_decay: None,
         }
     }
 }
@@ -92,6 +97,11 @@ impl TrainConfig {
             if v == Some(0) {
                 return bad(format!("{name} must be at least 1"));
             }
+        }
+        if let Some(d) = self.ema_decay
+            && !(d > 0.0 && d < 1.0)
+        {
+            return bad(format!("ema decay must be in (0, 1), got {d}"));
         }
         self.optim.validate().map_err(TrainError::Config)?;
         self.schedule.validate().map_err(TrainError::Config)?;
@@ -120,6 +130,8 @@ pub struct LoopState {
     pub loss_scaler: Option<LossScaler>,
     pub tokens_seen: u64,
     pub train_seconds: f64,
+    /// Weight-average updates so far (for the decay's warm-up).
+    pub ema_updates: usize,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -174,6 +186,7 @@ where
         ..Default::default()
     };
     let mut optimizer_record = None;
+    let mut average = None;
     let mut log = if options.resume {
         let dir = checkpoints
             .latest()?
@@ -198,6 +211,13 @@ where
             &dir.join("optimizer.bin"),
             device,
         )?);
+        if config.ema_decay.is_some() {
+            let record = checkpoint::read_record::<B::InnerBackend, _>(
+                &dir.join(checkpoint::AVERAGE_FILE),
+                device,
+            )?;
+            average = Some(model.valid().load_record(record));
+        }
         state = saved.state;
         RunLog::resume(&log_path, state.step).map_err(|e| TrainError::io(&log_path, e))?
     } else {
@@ -206,6 +226,9 @@ where
 
     // Groups are keyed by parameter id, and loading a record restores the
     // saved ids: read them from the model as it now is.
+    if config.ema_decay.is_some() && average.is_none() {
+        average = Some(model.valid());
+    }
     let groups = ParamGroups::of::<B, _>(&model);
     let mut optimizer = GroupedAdamW::<T::Model, B>::new(&config.optim, groups.clone());
     if let Some(record) = optimizer_record {
@@ -275,6 +298,11 @@ where
                 optim::scale_grads::<B, _>(&model, &mut grads, clip / grad_scale);
                 model = optimizer.step(lr, model, grads, min_depth);
                 model = task.after_step(model, state.step + 1);
+                if let (Some(decay), Some(avg)) = (config.ema_decay, average.take()) {
+                    let d = crate::ema::decay_at(decay, state.ema_updates);
+                    average = Some(crate::ema::update::<B, _>(avg, &model, d));
+                    state.ema_updates += 1;
+                }
                 consecutive_bad = 0;
             } else {
                 consecutive_bad += 1;
@@ -316,9 +344,10 @@ where
             let last = state.step >= total_steps;
             let eval_due = config.eval_every.is_some_and(|n| state.step % n == 0);
             if eval_due || epoch_done || last {
-                let metrics = task.validate(&model.valid())?;
+                let evaluated = average.clone().unwrap_or_else(|| model.valid());
+                let metrics = task.validate(&evaluated)?;
                 evaluate_and_keep_best::<B, T>(
-                    task, &model, &metrics, config, &mut state, &best_path, &mut log, &log_path,
+                    task, evaluated, &metrics, config, &mut state, &best_path, &mut log, &log_path,
                 )?;
                 bar.println(format!(
                     "step {} epoch {}: validation {}",
@@ -333,7 +362,14 @@ where
             }
             let ckpt_due = config.checkpoint_every.is_some_and(|n| state.step % n == 0);
             if ckpt_due || epoch_done || state.stopped_early || last {
-                save_checkpoint::<B, T>(&checkpoints, &model, &optimizer, config, &state)?;
+                save_checkpoint::<B, T>(
+                    &checkpoints,
+                    &model,
+                    average.as_ref(),
+                    &optimizer,
+                    config,
+                    &state,
+                )?;
             }
             if state.stopped_early {
                 bar.println(format!(
@@ -347,12 +383,15 @@ where
     }
     bar.finish_and_clear();
 
+    // The best model is kept as an inner-backend record (it is what
+    // validation saw: the weight average when there is one).
+    let last = average.unwrap_or_else(|| model.valid());
     let best = if best_path.is_file() {
-        model
-            .clone()
-            .load_record(checkpoint::read_record::<B, _>(&best_path, device)?)
+        last.load_record(checkpoint::read_record::<B::InnerBackend, _>(
+            &best_path, device,
+        )?)
     } else {
-        model
+        last
     };
     let plot_path = run_dir.join("curves.svg");
     let entries = crate::log::read_log(&log_path).map_err(|e| TrainError::io(&log_path, e))?;
@@ -360,7 +399,7 @@ where
         .ok()
         .map(|()| plot_path);
     Ok(TrainOutcome {
-        model: best.valid(),
+        model: best,
         state,
         log_path,
         plot_path,
@@ -370,7 +409,7 @@ where
 #[allow(clippy::too_many_arguments)]
 fn evaluate_and_keep_best<B: AutodiffBackend, T: TrainTask<B>>(
     task: &T,
-    model: &T::Model,
+    evaluated: <T::Model as AutodiffModule<B>>::InnerModule,
     metrics: &Metrics,
     config: &TrainConfig,
     state: &mut LoopState,
@@ -396,7 +435,7 @@ fn evaluate_and_keep_best<B: AutodiffBackend, T: TrainTask<B>>(
         state.best_step = Some(state.step);
         state.best_metrics = metrics.clone();
         state.evals_without_improvement = 0;
-        let bytes = checkpoint::record_bytes::<B, _>(model.clone().into_record())?;
+        let bytes = checkpoint::record_bytes::<B::InnerBackend, _>(evaluated.into_record())?;
         checkpoint::write_atomic(best_path, &bytes)?;
     } else {
         state.evals_without_improvement += 1;
@@ -413,6 +452,7 @@ fn evaluate_and_keep_best<B: AutodiffBackend, T: TrainTask<B>>(
 fn save_checkpoint<B: AutodiffBackend, T: TrainTask<B>>(
     checkpoints: &CheckpointDir,
     model: &T::Model,
+    average: Option<&<T::Model as AutodiffModule<B>>::InnerModule>,
     optimizer: &GroupedAdamW<T::Model, B>,
     config: &TrainConfig,
     state: &LoopState,
@@ -428,6 +468,9 @@ fn save_checkpoint<B: AutodiffBackend, T: TrainTask<B>>(
         CheckpointFiles {
             model: checkpoint::record_bytes::<B, _>(model.clone().into_record())?,
             optimizer: checkpoint::record_bytes::<B, _>(optimizer.to_record())?,
+            average: average
+                .map(|a| checkpoint::record_bytes::<B::InnerBackend, _>(a.clone().into_record()))
+                .transpose()?,
             state: &state_json,
         },
     )?;

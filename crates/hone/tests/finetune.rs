@@ -1,8 +1,8 @@
 //! `hone finetune`, `hone predict` and `hone eval classify --model` end to
 //! end on a tiny randomly initialised BERT (MiniLM's real tokenizer) and a
 //! small CSV: the output folder is complete and usable, a run killed with
-//! SIGKILL and resumed ends exactly like an uninterrupted one, and bad input
-//! is a clear error.
+//! SIGKILL and resumed (weight average included) ends exactly like an
+//! uninterrupted one, and bad input is a clear error.
 
 mod common;
 
@@ -35,6 +35,9 @@ fn finetune_args<'a>(model: &'a str, data: &'a str, out: &'a str) -> Vec<&'a str
         "2",
         "--augment",
         "char_swap=0.05,word_dropout=0.1",
+        // The weight average is part of what a resume must restore exactly.
+        "--ema",
+        "0.9",
     ]
 }
 
@@ -159,6 +162,13 @@ fn finetune_writes_a_usable_model_folder_and_resume_after_sigkill_matches() {
     }
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
+    let checkpoint = killed
+        .join("checkpoints")
+        .join(std::fs::read_to_string(&latest).unwrap().trim());
+    assert!(
+        checkpoint.join("average.bin").is_file(),
+        "the checkpoint holds the weight average"
+    );
     assert!(
         !killed.join("metrics.json").exists(),
         "the run was killed before finishing"

@@ -131,6 +131,10 @@ pub struct TrainArgs {
     /// Stop after N optimizer steps.
     #[arg(long)]
     pub max_steps: Option<usize>,
+    /// Validate, keep and save an exponential moving average of the weights
+    /// with this decay (e.g. 0.99), updated after every optimizer step.
+    #[arg(long)]
+    pub ema: Option<f64>,
 }
 
 /// WordNet when the augmentation needs it.
@@ -295,6 +299,7 @@ impl TrainArgs {
             patience: self.patience,
             checkpoint_every: self.checkpoint_every,
             max_steps: self.max_steps,
+            ema_decay: self.ema,
         };
         // The schedule's horizon (warm-up and total steps) is only known once
         // the data is batched; check everything else now.
