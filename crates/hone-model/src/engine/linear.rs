@@ -13,6 +13,7 @@ use hone_kernels::f32ops::{self, Threads, View};
 use hone_kernels::int4::PackedI4;
 use hone_kernels::int8::{self, PackedS8};
 use hone_kernels::quantize;
+use rayon::prelude::*;
 
 use crate::{ModelError, Result};
 
@@ -195,30 +196,28 @@ impl Linear {
                 activation_scale,
                 input_scale,
             } => {
+                if activation_scale.is_some() && input_scale.is_some() {
+                    return Err(ModelError::Engine(
+                        "smoothing runs with per-token activation scales only".into(),
+                    ));
+                }
                 let mut q = vec![0i8; x.len()];
-                let scales = match (activation_scale, input_scale) {
-                    (None, Some(input)) => {
-                        let mut scales = vec![0.0; rows];
-                        quantize::quantize_rows_scaled(x, self.d_in, input, &mut q, &mut scales)
-                            .map_err(kernel)?;
-                        scales
-                    }
-                    (Some(_), Some(_)) => {
-                        return Err(ModelError::Engine(
-                            "smoothing runs with per-token activation scales only".into(),
-                        ));
-                    }
-                    (None, None) => {
-                        let mut scales = vec![0.0; rows];
-                        quantize::quantize_rows(x, self.d_in, &mut q, &mut scales)
-                            .map_err(kernel)?;
-                        scales
-                    }
-                    (Some(s), None) => {
-                        quantize::quantize_with_scale(x, *s, &mut q).map_err(kernel)?;
-                        vec![*s; rows]
-                    }
-                };
+                let mut scales = vec![0.0; rows];
+                // A pass over the whole activation (4096 × 1536 values for
+                // FFN-out at batch 32): split by rows over the cores.
+                let d_in = self.d_in;
+                x.par_chunks(super::ROWS_PER_TASK * d_in)
+                    .zip(q.par_chunks_mut(super::ROWS_PER_TASK * d_in))
+                    .zip(scales.par_chunks_mut(super::ROWS_PER_TASK))
+                    .try_for_each(|((x, q), s)| match (activation_scale, input_scale) {
+                        (None, Some(input)) => quantize::quantize_rows_scaled(x, d_in, input, q, s),
+                        (None, None) => quantize::quantize_rows(x, d_in, q, s),
+                        (Some(a), _) => {
+                            s.fill(*a);
+                            quantize::quantize_with_scale(x, *a, q)
+                        }
+                    })
+                    .map_err(kernel)?;
                 int8::gemm_dequant(&q, &scales, rows, packed, Some(&self.bias), out).map_err(kernel)
             }
             Weights::Int4(packed) => {

@@ -497,7 +497,7 @@ fn add_and_norm(x: &mut [f32], residual: &[f32], norm: &Norm, eps: f32) {
 }
 
 /// Rows handed to one rayon task by the row-wise ops.
-const ROWS_PER_TASK: usize = 16;
+pub(crate) const ROWS_PER_TASK: usize = 16;
 
 fn par_rows(x: &mut [f32], cols: usize, f: impl Fn(&mut [f32]) + Sync + Send) {
     x.par_chunks_mut(ROWS_PER_TASK * cols).for_each(f);
