@@ -20,6 +20,7 @@ use tokenizers::{
     pad_encodings,
 };
 
+use crate::view::TextView;
 use crate::{DataError, Result};
 
 /// Which content tokens a text longer than the budget keeps.
@@ -119,6 +120,7 @@ pub struct TextTokenizer {
     path: PathBuf,
     max_len: usize,
     truncation: Truncation,
+    view: TextView,
     /// Special tokens the post-processor adds to a single sequence.
     n_special: usize,
     padding: PaddingParams,
@@ -155,6 +157,7 @@ impl TextTokenizer {
             path: path.into(),
             max_len,
             truncation: Truncation::Head,
+            view: TextView::Raw,
             n_special,
             padding,
         })
@@ -164,6 +167,16 @@ impl TextTokenizer {
     pub fn with_truncation(mut self, truncation: Truncation) -> Self {
         self.truncation = truncation;
         self
+    }
+
+    /// The same tokenizer reading another part of each text ([`TextView`]).
+    pub fn with_view(mut self, view: TextView) -> Self {
+        self.view = view;
+        self
+    }
+
+    pub fn view(&self) -> TextView {
+        self.view
     }
 
     pub fn max_len(&self) -> usize {
@@ -218,11 +231,17 @@ impl TextTokenizer {
         }
     }
 
-    /// Encodes texts without special tokens, in parallel.
+    /// Encodes the view of each text without special tokens, in parallel.
     fn encode_raw(&self, texts: &[&str]) -> Result<Vec<Encoding>> {
-        self.inner
-            .encode_batch(texts.to_vec(), false)
-            .map_err(|e| self.error(e))
+        let encoded = match self.view {
+            TextView::Raw => self.inner.encode_batch(texts.to_vec(), false),
+            view => {
+                let viewed: Vec<String> =
+                    texts.iter().map(|t| view.apply(t).into_owned()).collect();
+                self.inner.encode_batch(viewed, false)
+            }
+        };
+        encoded.map_err(|e| self.error(e))
     }
 
     /// Cuts the content to the budget, then adds the special tokens.

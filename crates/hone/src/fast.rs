@@ -191,7 +191,8 @@ impl FastClassifier {
             _ => None,
         };
         let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"), info.max_len)?
-            .with_truncation(info.truncation);
+            .with_truncation(info.truncation)
+            .with_view(info.text_view);
         Ok(FastClassifier {
             engine,
             tokenizer,

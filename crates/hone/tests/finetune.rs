@@ -38,6 +38,10 @@ fn finetune_args<'a>(model: &'a str, data: &'a str, out: &'a str) -> Vec<&'a str
         // The weight average is part of what a resume must restore exactly.
         "--ema",
         "0.9",
+        // Plain lines are not e-mails: the e-mail view keeps them as they
+        // are, and the folder must record it for predict and eval.
+        "--text-view",
+        "email",
     ]
 }
 
@@ -78,6 +82,10 @@ fn finetune_writes_a_usable_model_folder_and_resume_after_sigkill_matches() {
     ] {
         assert!(full.join(f).is_file(), "{f} missing");
     }
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(full.join("hone_classifier.json")).unwrap())
+            .unwrap();
+    assert_eq!(info["text_view"], "email", "{info}");
     let m = metrics(&full);
     for split in ["test", "validation"] {
         for key in ["accuracy", "macro_f1"] {

@@ -10,6 +10,7 @@ use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use hone_data::tokenize::Truncation;
+use hone_data::view::TextView;
 use hone_model::bert::{BertInput, linear_tensors};
 use hone_model::pooling::mean_pool;
 use hone_model::{BertConfig, BertModel, Checkpoint};
@@ -47,6 +48,9 @@ pub struct ClassifierInfo {
     pub max_len: usize,
     #[serde(default)]
     pub truncation: Truncation,
+    /// What part of each text the model reads (e-mails: subject, sender, body).
+    #[serde(default)]
+    pub text_view: TextView,
     /// The model folder or name it was fine-tuned from.
     pub base_model: String,
 }

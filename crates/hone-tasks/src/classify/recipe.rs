@@ -8,6 +8,7 @@ use std::path::Path;
 use burn::tensor::backend::AutodiffBackend;
 use hone_data::augment::{AugmentConfig, Augmenter, WordNet};
 use hone_data::tokenize::{TextTokenizer, Truncation};
+use hone_data::view::TextView;
 use hone_model::BertModel;
 use hone_train::batch_finder::{accumulation_for, find_batch_size};
 use hone_train::{RunOptions, TrainConfig};
@@ -25,6 +26,7 @@ use crate::{Result, TaskError};
 pub struct FinetuneConfig {
     pub max_len: usize,
     pub truncation: Truncation,
+    pub text_view: TextView,
     pub pooling: Pooling,
     pub head_dropout: f64,
     pub class_weights: ClassWeights,
@@ -47,6 +49,7 @@ impl Default for FinetuneConfig {
         Self {
             max_len: 128,
             truncation: Truncation::Head,
+            text_view: TextView::Raw,
             pooling: Pooling::Mean,
             head_dropout: 0.1,
             class_weights: ClassWeights::None,
@@ -161,7 +164,8 @@ pub fn prepare(model_dir: &Path, out_dir: &Path, config: &FinetuneConfig) -> Res
     std::fs::create_dir_all(out_dir).map_err(|e| TaskError::io(out_dir, e))?;
     Ok(
         TextTokenizer::from_file(&model_dir.join("tokenizer.json"), config.max_len)?
-            .with_truncation(config.truncation),
+            .with_truncation(config.truncation)
+            .with_view(config.text_view),
     )
 }
 
@@ -353,6 +357,7 @@ pub fn train_and_save<B: AutodiffBackend, T: ClassifierTask<B>>(
         pooling: config.pooling,
         max_len: config.max_len,
         truncation: config.truncation,
+        text_view: config.text_view,
         base_model: model_name.clone(),
     };
     write_json(&out_dir.join(INFO_FILE), &info)?;

@@ -40,7 +40,8 @@ pub fn load_classifier<B: burn::prelude::Backend>(
 ) -> hone::Result<LoadedClassifier<B>> {
     let (model, _, info) = TextClassifier::<B>::load(dir, device)?;
     let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"), info.max_len)?
-        .with_truncation(info.truncation);
+        .with_truncation(info.truncation)
+        .with_view(info.text_view);
     Ok(LoadedClassifier {
         model,
         tokenizer,

@@ -119,6 +119,7 @@ fn qat_finetune(
     let mut config = FinetuneConfig {
         max_len: info.max_len,
         truncation: info.truncation,
+        text_view: info.text_view,
         pooling: info.pooling,
         fake_quant: true,
         ..FinetuneConfig::default()

@@ -6,6 +6,7 @@ use clap::Args;
 use hone::data::augment::{AugmentConfig, WordNet};
 use hone::data::datasets::{TableOptions, load};
 use hone::data::tokenize::Truncation;
+use hone::data::view::TextView;
 use hone::tasks::classify::{
     AutoBatch, Batching, ClassWeights, ClassifyData, FinetuneConfig, FinetuneMetrics, Pooling,
 };
@@ -99,6 +100,10 @@ pub struct TrainArgs {
     /// head | tail | head+tail[:N]
     #[arg(long, default_value = "head")]
     pub truncation: String,
+    /// raw | email (read each text as an e-mail: subject, sender and decoded
+    /// body instead of relay headers)
+    #[arg(long, default_value = "raw")]
+    pub text_view: String,
     /// mean | cls
     #[arg(long, default_value = "mean")]
     pub pooling: String,
@@ -317,6 +322,7 @@ impl TrainArgs {
         Ok(FinetuneConfig {
             max_len: self.max_len,
             truncation: usage(self.truncation.parse::<Truncation>())?,
+            text_view: usage(self.text_view.parse::<TextView>())?,
             pooling: usage(self.pooling.parse::<Pooling>())?,
             class_weights: usage(self.class_weights.parse::<ClassWeights>())?,
             label_smoothing: self.label_smoothing,

@@ -1,0 +1,156 @@
+//! Which part of a text the model reads, chosen before tokenization.
+//!
+//! `Raw` is the text as given. `Email` parses each text as an RFC 822
+//! message (with `mail-parser`: MIME parts, base64 and quoted-printable
+//! decoded, HTML converted to text) and keeps `Subject`, `From` and the
+//! readable body. A raw SpamAssassin message spends its first 100–300
+//! tokens on the mbox envelope and `Received:` relay headers — with a
+//! 128-token budget the model never sees the subject or the start of the
+//! body. A text that does not parse as a message with headers is kept as
+//! it is, so the view is safe on plain lines (what `hone predict` reads).
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+/// How texts are turned into what the tokenizer sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextView {
+    #[default]
+    Raw,
+    Email,
+}
+
+impl std::str::FromStr for TextView {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "raw" => Ok(Self::Raw),
+            "email" => Ok(Self::Email),
+            o => Err(format!("unknown text view {o:?} (expected raw or email)")),
+        }
+    }
+}
+
+impl TextView {
+    /// What the tokenizer reads of `text`.
+    pub fn apply<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        match self {
+            TextView::Raw => Cow::Borrowed(text),
+            TextView::Email => email_readable(text).map_or(Cow::Borrowed(text), Cow::Owned),
+        }
+    }
+}
+
+/// `Subject: … From: … <body>` of a message, or `None` when `raw` has no
+/// header block with a `Subject` or `From`.
+pub fn email_readable(raw: &str) -> Option<String> {
+    // An mbox envelope line ("From sender date", no colon) precedes the
+    // headers in mailbox dumps; it is not a header.
+    let message = match raw.strip_prefix("From ") {
+        Some(rest) => rest.split_once('\n').map_or("", |(_, after)| after),
+        None => raw,
+    };
+    // Without a `Name: value` first line there is no header block to parse.
+    let first = message.lines().next()?;
+    let (name, _) = first.split_once(':')?;
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return None;
+    }
+    let parsed = mail_parser::MessageParser::default().parse(message.as_bytes())?;
+    if parsed.subject().is_none() && parsed.from().is_none() {
+        return None;
+    }
+    let mut out = String::new();
+    if let Some(subject) = parsed.subject() {
+        out.push_str("Subject: ");
+        out.push_str(subject);
+        out.push('\n');
+    }
+    if let Some(from) = parsed.from().and_then(|f| f.first()) {
+        out.push_str("From: ");
+        if let Some(name) = from.name() {
+            out.push_str(name);
+            out.push(' ');
+        }
+        if let Some(address) = from.address() {
+            out.push_str(address);
+        }
+        out.push('\n');
+    }
+    for i in 0..parsed.text_body_count() {
+        if let Some(body) = parsed.body_text(i) {
+            out.push_str(&body);
+            out.push('\n');
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MESSAGE: &str = "From list-admin@example.org  Tue Aug  6 11:52:20 2002\n\
+        Return-Path: <list-admin@example.org>\n\
+        Received: from relay (relay [10.0.0.1])\n\tby mx with ESMTP id 42\n\
+        From: Ann Example <ann@example.org>\n\
+        Subject: =?utf-8?q?Caf=C3=A9_tonight?=\n\
+        Content-Type: text/plain; charset=utf-8\n\
+        Content-Transfer-Encoding: quoted-printable\n\
+        \n\
+        Meet at the caf=C3=A9 at nine.\n";
+
+    #[test]
+    fn an_email_becomes_subject_sender_and_decoded_body() {
+        let view = TextView::Email.apply(MESSAGE);
+        assert!(view.starts_with("Subject: Café tonight\n"), "{view}");
+        assert!(
+            view.contains("From: Ann Example ann@example.org\n"),
+            "{view}"
+        );
+        assert!(view.contains("Meet at the café at nine."), "{view}");
+        for relay in ["Received", "Return-Path", "ESMTP", "11:52:20"] {
+            assert!(!view.contains(relay), "{relay} kept: {view}");
+        }
+    }
+
+    #[test]
+    fn an_html_only_body_is_read_as_text() {
+        let html = "From: a@b.c\nSubject: Offer\nContent-Type: text/html\n\n\
+                    <html><body><p>Buy <b>now</b></p></body></html>\n";
+        let view = TextView::Email.apply(html);
+        assert!(view.contains("Buy"), "{view}");
+        assert!(view.contains("now"), "{view}");
+        assert!(!view.contains("<b>"), "{view}");
+    }
+
+    #[test]
+    fn plain_text_and_the_raw_view_are_unchanged() {
+        for text in [
+            "the superb film, brilliant too",
+            "",
+            "a: b c",
+            "From here on",
+        ] {
+            assert_eq!(TextView::Email.apply(text), text);
+        }
+        assert_eq!(TextView::Raw.apply(MESSAGE), MESSAGE);
+        assert_eq!("email".parse::<TextView>(), Ok(TextView::Email));
+        assert!(
+            "mime"
+                .parse::<TextView>()
+                .unwrap_err()
+                .contains("raw or email")
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_gets_a_view_without_panicking(text in "\\PC*", headers in "(From|Subject|X): [ -~]{0,20}\n") {
+            let _ = TextView::Email.apply(&text);
+            let _ = TextView::Email.apply(&format!("{headers}{text}"));
+        }
+    }
+}
