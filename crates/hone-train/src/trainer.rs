@@ -1,6 +1,7 @@
 //! The training loop: micro-batches → (mixed-precision) forward and
 //! backward → gradient accumulation → loss-scale check → global-norm
-//! clipping → grouped AdamW step at the scheduled LR, with periodic
+//! clipping → grouped AdamW step at the scheduled LR (→ an optional moving
+//! average of the weights, [`crate::ema`]), with periodic
 //! validation, early stopping on the primary metric, atomic checkpoints, a
 //! JSONL run log, a progress bar and an SVG of the curves.
 //!
@@ -224,11 +225,11 @@ where
         RunLog::create(&log_path).map_err(|e| TrainError::io(&log_path, e))?
     };
 
-    // Groups are keyed by parameter id, and loading a record restores the
-    // saved ids: read them from the model as it now is.
     if config.ema_decay.is_some() && average.is_none() {
         average = Some(model.valid());
     }
+    // Groups are keyed by parameter id, and loading a record restores the
+    // saved ids: read them from the model as it now is.
     let groups = ParamGroups::of::<B, _>(&model);
     let mut optimizer = GroupedAdamW::<T::Model, B>::new(&config.optim, groups.clone());
     if let Some(record) = optimizer_record {
