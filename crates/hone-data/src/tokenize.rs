@@ -175,10 +175,6 @@ impl TextTokenizer {
         self
     }
 
-    pub fn view(&self) -> TextView {
-        self.view
-    }
-
     pub fn max_len(&self) -> usize {
         self.max_len
     }

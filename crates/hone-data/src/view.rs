@@ -59,16 +59,18 @@ pub fn email_readable(raw: &str) -> Option<String> {
         return None;
     }
     let parsed = mail_parser::MessageParser::default().parse(message.as_bytes())?;
-    if parsed.subject().is_none() && parsed.from().is_none() {
+    let subject = parsed.subject();
+    let from = parsed.from().and_then(|f| f.first());
+    if subject.is_none() && from.is_none() {
         return None;
     }
     let mut out = String::new();
-    if let Some(subject) = parsed.subject() {
+    if let Some(subject) = subject {
         out.push_str("Subject: ");
         out.push_str(subject);
         out.push('\n');
     }
-    if let Some(from) = parsed.from().and_then(|f| f.first()) {
+    if let Some(from) = from {
         out.push_str("From: ");
         if let Some(name) = from.name() {
             out.push_str(name);

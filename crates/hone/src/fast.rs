@@ -190,9 +190,7 @@ impl FastClassifier {
             (Ok(w), Ok(b)) => Some(hone_model::engine::Linear::f32(w, b.to_vec(), h, h)?),
             _ => None,
         };
-        let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"), info.max_len)?
-            .with_truncation(info.truncation)
-            .with_view(info.text_view);
+        let tokenizer = info.tokenizer(dir)?;
         Ok(FastClassifier {
             engine,
             tokenizer,

@@ -9,7 +9,7 @@ use std::path::Path;
 use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use hone_data::tokenize::Truncation;
+use hone_data::tokenize::{TextTokenizer, Truncation};
 use hone_data::view::TextView;
 use hone_model::bert::{BertInput, linear_tensors};
 use hone_model::pooling::mean_pool;
@@ -56,6 +56,18 @@ pub struct ClassifierInfo {
 }
 
 pub const INFO_FILE: &str = "hone_classifier.json";
+
+impl ClassifierInfo {
+    /// The tokenizer of the classifier folder `dir`, reading texts as the
+    /// classifier was trained to (length, truncation, text view).
+    pub fn tokenizer(&self, dir: &Path) -> Result<TextTokenizer> {
+        Ok(
+            TextTokenizer::from_file(&dir.join("tokenizer.json"), self.max_len)?
+                .with_truncation(self.truncation)
+                .with_view(self.text_view),
+        )
+    }
+}
 
 /// Reads `hone_classifier.json` from a classifier folder (f32 or quantized).
 pub fn read_info(dir: &Path) -> Result<ClassifierInfo> {

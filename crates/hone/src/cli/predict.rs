@@ -39,9 +39,7 @@ pub fn load_classifier<B: burn::prelude::Backend>(
     device: &B::Device,
 ) -> hone::Result<LoadedClassifier<B>> {
     let (model, _, info) = TextClassifier::<B>::load(dir, device)?;
-    let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"), info.max_len)?
-        .with_truncation(info.truncation)
-        .with_view(info.text_view);
+    let tokenizer = info.tokenizer(dir)?;
     Ok(LoadedClassifier {
         model,
         tokenizer,
