@@ -21,6 +21,7 @@ use tokenizers::{
 };
 
 use crate::view::TextView;
+use crate::windows::{Pieces, window_starts};
 use crate::{DataError, Result};
 
 /// Which content tokens a text longer than the budget keeps.
@@ -113,6 +114,26 @@ pub struct EncodedBatch {
     pub token_type_ids: Vec<u32>,
 }
 
+impl EncodedBatch {
+    /// Rows of equal length (already padded) laid out row-major.
+    pub(crate) fn from_encodings(encodings: &[Encoding]) -> Self {
+        let seq_len = encodings.first().map_or(0, |e| e.get_ids().len());
+        let mut out = EncodedBatch {
+            batch: encodings.len(),
+            seq_len,
+            input_ids: Vec::with_capacity(encodings.len() * seq_len),
+            attention_mask: Vec::with_capacity(encodings.len() * seq_len),
+            token_type_ids: Vec::with_capacity(encodings.len() * seq_len),
+        };
+        for e in encodings {
+            out.input_ids.extend_from_slice(e.get_ids());
+            out.attention_mask.extend_from_slice(e.get_attention_mask());
+            out.token_type_ids.extend_from_slice(e.get_type_ids());
+        }
+        out
+    }
+}
+
 /// A tokenizer with hone's truncation and padding settings.
 pub struct TextTokenizer {
     /// Without truncation or padding: both are done here.
@@ -121,6 +142,9 @@ pub struct TextTokenizer {
     max_len: usize,
     truncation: Truncation,
     view: TextView,
+    /// Windows per text when scoring ([`TextTokenizer::encode_pieces`]); 1
+    /// reads each text once, cut by `truncation`.
+    windows: usize,
     /// Special tokens the post-processor adds to a single sequence.
     n_special: usize,
     padding: PaddingParams,
@@ -158,6 +182,7 @@ impl TextTokenizer {
             max_len,
             truncation: Truncation::Head,
             view: TextView::Raw,
+            windows: 1,
             n_special,
             padding,
         })
@@ -173,6 +198,20 @@ impl TextTokenizer {
     pub fn with_view(mut self, view: TextView) -> Self {
         self.view = view;
         self
+    }
+
+    /// The same tokenizer scoring each long text as up to `windows` windows
+    /// of `max_len` tokens ([`crate::windows`]); 1 (the default) reads one
+    /// piece cut by the truncation strategy. [`TextTokenizer::encode_batch`]
+    /// always reads one piece; [`TextTokenizer::encode_batch_windows`] one
+    /// window of the caller's choice.
+    pub fn with_windows(mut self, windows: usize) -> Self {
+        self.windows = windows.max(1);
+        self
+    }
+
+    pub fn windows(&self) -> usize {
+        self.windows
     }
 
     pub fn max_len(&self) -> usize {
@@ -268,20 +307,65 @@ impl TextTokenizer {
             .map(|e| self.finish(e))
             .collect::<Result<Vec<_>>>()?;
         pad_encodings(&mut encodings, &self.padding).map_err(|e| self.error(e))?;
-        let seq_len = encodings.first().map_or(0, |e| e.get_ids().len());
-        let mut out = EncodedBatch {
-            batch: encodings.len(),
-            seq_len,
-            input_ids: Vec::with_capacity(encodings.len() * seq_len),
-            attention_mask: Vec::with_capacity(encodings.len() * seq_len),
-            token_type_ids: Vec::with_capacity(encodings.len() * seq_len),
-        };
-        for e in &encodings {
-            out.input_ids.extend_from_slice(e.get_ids());
-            out.attention_mask.extend_from_slice(e.get_attention_mask());
-            out.token_type_ids.extend_from_slice(e.get_type_ids());
+        Ok(EncodedBatch::from_encodings(&encodings))
+    }
+
+    /// Encodes a training batch that reads one window of each long text:
+    /// window `picks[i] % n` of text `i`'s `n` windows (a seeded draw per
+    /// epoch makes the model see every part of a text, as it will be scored).
+    /// With one window per text this is [`TextTokenizer::encode_batch`].
+    pub fn encode_batch_windows(&self, texts: &[&str], picks: &[u64]) -> Result<EncodedBatch> {
+        let mut encodings = Vec::with_capacity(texts.len());
+        for (encoding, &pick) in self.encode_raw(texts)?.into_iter().zip(picks) {
+            let starts = window_starts(encoding.len(), self.budget(), self.windows);
+            encodings.push(match starts.len() {
+                1 => self.finish(encoding)?,
+                n => self.window(&encoding, starts[(pick % n as u64) as usize])?,
+            });
         }
-        Ok(out)
+        pad_encodings(&mut encodings, &self.padding).map_err(|e| self.error(e))?;
+        Ok(EncodedBatch::from_encodings(&encodings))
+    }
+
+    /// The full-budget window of `encoding`'s content from `start`, with the
+    /// special tokens.
+    fn window(&self, encoding: &Encoding, start: usize) -> Result<Encoding> {
+        let through_end = keep(
+            encoding.clone(),
+            start + self.budget(),
+            TruncationDirection::Right,
+        );
+        let window = keep(through_end, self.budget(), TruncationDirection::Left);
+        self.inner
+            .post_process(window, None, true)
+            .map_err(|e| self.error(e))
+    }
+
+    /// The pieces each text is scored as: one per text cut by the truncation
+    /// strategy, or with [`TextTokenizer::with_windows`] above 1, up to that
+    /// many full-length windows of a long text ([`crate::windows`]).
+    pub fn encode_pieces(&self, texts: &[&str]) -> Result<Pieces> {
+        let mut encodings = Vec::with_capacity(texts.len());
+        let mut owners = Vec::with_capacity(texts.len());
+        for (owner, encoding) in self.encode_raw(texts)?.into_iter().enumerate() {
+            let starts = window_starts(encoding.len(), self.budget(), self.windows);
+            if starts.len() == 1 {
+                encodings.push(self.finish(encoding)?);
+                owners.push(owner);
+                continue;
+            }
+            for start in starts {
+                encodings.push(self.window(&encoding, start)?);
+                owners.push(owner);
+            }
+        }
+        Ok(Pieces {
+            encodings,
+            owners,
+            padding: self.padding.clone(),
+            n_texts: texts.len(),
+            path: self.path.clone(),
+        })
     }
 
     /// Each text's length in tokens after truncation, special tokens

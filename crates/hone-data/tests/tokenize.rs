@@ -118,6 +118,49 @@ fn batches_pad_to_their_longest_member() {
 }
 
 #[test]
+fn windows_read_a_long_text_whole_and_short_texts_once() {
+    let Some(tok) = minilm(16) else {
+        return;
+    };
+    let full = minilm(64).unwrap();
+    let numbers = content(&full, &WORDS);
+    let long = WORDS.join(" ");
+    // 20 content tokens, 14 per window: windows at 0 and 6 (end-aligned).
+    let tok = tok.with_truncation(Truncation::Tail).with_windows(4);
+    assert_eq!(tok.windows(), 4);
+    let pieces = tok.encode_pieces(&["one two", &long, ""]).unwrap();
+    assert_eq!(pieces.owners(), [0, 1, 1, 2]);
+    assert_eq!(pieces.n_texts(), 3);
+    assert_eq!(pieces.lengths(), [4, 16, 16, 2]);
+    let batch = pieces.batch(&[1, 2]).unwrap();
+    assert_eq!((batch.batch, batch.seq_len), (2, 16));
+    assert_eq!(batch.input_ids[1..15], numbers[..14]);
+    assert_eq!(batch.input_ids[17..31], numbers[6..]);
+    assert_eq!((batch.input_ids[16], batch.input_ids[31]), (CLS, SEP));
+    // Training reads the window a pick chooses, modulo the text's windows.
+    let picked = tok
+        .encode_batch_windows(&[&long, &long, "one two"], &[0, 3, 1])
+        .unwrap();
+    assert_eq!(picked.input_ids[1..15], numbers[..14]);
+    assert_eq!(picked.input_ids[17..31], numbers[6..]);
+    assert_eq!(picked.input_ids[32..36], [CLS, numbers[0], numbers[1], SEP]);
+    // One window: the truncation strategy decides, as in encode_batch.
+    let once = tok.with_windows(1).encode_pieces(&[&long]).unwrap();
+    assert_eq!(once.owners(), [0]);
+    assert_eq!(
+        once.batch(&[0]).unwrap(),
+        minilm(16)
+            .unwrap()
+            .with_truncation(Truncation::Tail)
+            .encode_batch(&[&long])
+            .unwrap()
+    );
+    // Three windows of a text that needs two: still two.
+    let twice = minilm(16).unwrap().with_windows(3);
+    assert_eq!(twice.encode_pieces(&[&long]).unwrap().len(), 2);
+}
+
+#[test]
 fn max_len_must_leave_room_for_text() {
     let Some(dir) = cached("minilm-l6", "tokenizer.json") else {
         return;

@@ -5,8 +5,10 @@
 use std::path::Path;
 
 use hone_compress::quant::{self, Batch, Plan, Scheme, SourceModel};
-use hone_data::tokenize::TextTokenizer;
+use hone_data::tokenize::{EncodedBatch, TextTokenizer};
+use hone_data::windows::predict_sorted;
 use hone_model::engine::{FastBert, Storage};
+use hone_tasks::classify::softmax_in_place;
 
 use crate::Result;
 
@@ -124,14 +126,18 @@ impl FastEncoder {
 
 /// Tokenizes `texts` into one padded batch.
 pub fn encode(tokenizer: &TextTokenizer, texts: &[&str]) -> Result<Batch> {
-    let enc = tokenizer.encode_batch(texts)?;
-    Ok(Batch {
+    Ok(engine_batch(tokenizer.encode_batch(texts)?))
+}
+
+/// A tokenized batch as the engine takes it.
+fn engine_batch(enc: EncodedBatch) -> Batch {
+    Batch {
         ids: enc.input_ids,
         mask: enc.attention_mask,
         types: enc.token_type_ids,
         batch: enc.batch,
         seq: enc.seq_len,
-    })
+    }
 }
 
 /// A fine-tuned classifier folder (f32 or quantized) on the engine: the
@@ -207,7 +213,16 @@ impl FastClassifier {
             .map_or(0, |p| p.d_in * p.d_out + p.d_out)
     }
 
-    /// Class probabilities of each text, in input order.
+    /// The same classifier reading a long text as up to `windows` windows
+    /// (their probabilities averaged) instead of the folder's setting.
+    pub fn with_windows(mut self, windows: usize) -> Self {
+        self.info.windows = windows;
+        self.tokenizer = self.tokenizer.with_windows(windows);
+        self
+    }
+
+    /// Class probabilities of each text, in input order (the mean over a
+    /// long text's windows when the tokenizer reads several).
     pub fn predict_proba(&self, texts: &[&str], batch_size: usize) -> Result<Vec<Vec<f32>>> {
         self.predict_proba_with(&self.engine, texts, batch_size)
     }
@@ -220,45 +235,40 @@ impl FastClassifier {
         texts: &[&str],
         batch_size: usize,
     ) -> Result<Vec<Vec<f32>>> {
-        crate::embed::embed_sorted(
-            texts,
-            batch_size,
-            |_| {},
-            |batch| {
-                let b = encode(&self.tokenizer, batch)?;
-                let hidden = engine.forward(b.tokens())?;
-                let h = engine.config.hidden_size;
-                let pooled = match self.info.pooling {
-                    hone_tasks::classify::Pooling::Mean => engine.mean_pool(&hidden, b.tokens()),
-                    hone_tasks::classify::Pooling::Cls => {
-                        let first: Vec<f32> = hidden
-                            .chunks_exact(b.seq * h)
-                            .flat_map(|row| row[..h].to_vec())
-                            .collect();
-                        match &self.pooler {
-                            Some(pooler) => {
-                                let mut out = vec![0.0; first.len()];
-                                pooler.forward(&first, b.batch, &mut out)?;
-                                out.iter_mut().for_each(|v| *v = v.tanh());
-                                out
-                            }
-                            None => first,
+        let pieces = self.tokenizer.encode_pieces(texts)?;
+        predict_sorted(&pieces, batch_size, |enc| -> Result<Vec<Vec<f32>>> {
+            let b = engine_batch(enc);
+            let hidden = engine.forward(b.tokens())?;
+            let h = engine.config.hidden_size;
+            let pooled = match self.info.pooling {
+                hone_tasks::classify::Pooling::Mean => engine.mean_pool(&hidden, b.tokens()),
+                hone_tasks::classify::Pooling::Cls => {
+                    let first: Vec<f32> = hidden
+                        .chunks_exact(b.seq * h)
+                        .flat_map(|row| row[..h].to_vec())
+                        .collect();
+                    match &self.pooler {
+                        Some(pooler) => {
+                            let mut out = vec![0.0; first.len()];
+                            pooler.forward(&first, b.batch, &mut out)?;
+                            out.iter_mut().for_each(|v| *v = v.tanh());
+                            out
                         }
+                        None => first,
                     }
-                };
-                let c = self.info.labels.len();
-                let mut logits = vec![0.0; b.batch * c];
-                self.head.forward(&pooled, b.batch, &mut logits)?;
-                Ok(logits
-                    .chunks_exact(c)
-                    .map(|row| {
-                        let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                        let e: Vec<f32> = row.iter().map(|v| (v - max).exp()).collect();
-                        let sum: f32 = e.iter().sum();
-                        e.into_iter().map(|v| v / sum).collect()
-                    })
-                    .collect())
-            },
-        )
+                }
+            };
+            let c = self.info.labels.len();
+            let mut logits = vec![0.0; b.batch * c];
+            self.head.forward(&pooled, b.batch, &mut logits)?;
+            Ok(logits
+                .chunks_exact(c)
+                .map(|row| {
+                    let mut row = row.to_vec();
+                    softmax_in_place(&mut row);
+                    row
+                })
+                .collect())
+        })
     }
 }

@@ -113,6 +113,7 @@ fn finetune_writes_a_usable_model_folder_and_resume_after_sigkill_matches() {
     assert!(predicted.status.success());
     let labels: Vec<String> = text(&predicted.stdout).lines().map(String::from).collect();
     assert_eq!(labels, ["pos", "biz"]);
+    windows_average_the_probabilities_of_their_pieces(&full);
     let eval = hone(&[
         "eval",
         "classify",
@@ -210,6 +211,81 @@ fn finetune_writes_a_usable_model_folder_and_resume_after_sigkill_matches() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// `hone predict --proba` of each line of `input`, as probability rows.
+fn predict_proba(model: &Path, input: &Path, extra: &[&str]) -> Vec<Vec<f64>> {
+    let mut args = vec![
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--proba",
+    ];
+    args.extend(extra);
+    let out = hone(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .map(|l| {
+            let (_, probs) = l.split_once('\t').unwrap();
+            probs.split(' ').map(|p| p.parse().unwrap()).collect()
+        })
+        .collect()
+}
+
+/// Each of these words is one MiniLM token, so 14 of them fill a window
+/// at `--max-len 16`: a 28-word line of 14 "pos" words then 14 "biz" words
+/// is two windows, and its probabilities at `--windows 2` are the mean of
+/// the two halves' probabilities.
+fn windows_average_the_probabilities_of_their_pieces(model: &Path) {
+    let words = |ws: [&str; 7]| [ws, ws].concat().join(" ");
+    let pos = words([
+        "wonderful",
+        "great",
+        "superb",
+        "delightful",
+        "moving",
+        "brilliant",
+        "great",
+    ]);
+    let biz = words([
+        "budget", "market", "shares", "economy", "profit", "bank", "market",
+    ]);
+    let dir = model.parent().unwrap();
+    let whole = dir.join("whole.txt");
+    std::fs::write(&whole, format!("{pos} {biz}\n")).unwrap();
+    let pieces = dir.join("pieces.txt");
+    std::fs::write(&pieces, format!("{pos}\n{biz}\n")).unwrap();
+    let parts = predict_proba(model, &pieces, &[]);
+    let one = predict_proba(model, &whole, &[]);
+    let two = predict_proba(model, &whole, &["--windows", "2"]);
+    let many = predict_proba(model, &whole, &["--windows", "9"]);
+    assert_eq!(one[0], parts[0], "one window is the head");
+    assert!(
+        parts[0][2] > 0.5 && parts[1][0] > 0.5,
+        "the halves are read as pos and biz: {parts:?}"
+    );
+    for (k, p) in two[0].iter().enumerate() {
+        let mean = (parts[0][k] + parts[1][k]) / 2.0;
+        // Printed to 4 decimals: rounding moves the mean by up to 1e-4.
+        assert!((p - mean).abs() <= 2e-4, "class {k}: {p} vs mean {mean}");
+    }
+    assert_eq!(
+        many, two,
+        "a 28-token text has two windows however many are allowed"
+    );
+    let zero = hone(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        whole.to_str().unwrap(),
+        "--windows",
+        "0",
+    ]);
+    assert_eq!(zero.status.code(), Some(2), "{}", text(&zero.stderr));
 }
 
 #[test]

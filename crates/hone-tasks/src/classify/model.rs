@@ -51,6 +51,10 @@ pub struct ClassifierInfo {
     /// What part of each text the model reads (e-mails: subject, sender, body).
     #[serde(default)]
     pub text_view: TextView,
+    /// Windows a long text is read as at inference (1: one truncated piece;
+    /// see `hone_data::windows`).
+    #[serde(default = "one_window")]
+    pub windows: usize,
     /// The model folder or name it was fine-tuned from.
     pub base_model: String,
 }
@@ -59,14 +63,20 @@ pub const INFO_FILE: &str = "hone_classifier.json";
 
 impl ClassifierInfo {
     /// The tokenizer of the classifier folder `dir`, reading texts as the
-    /// classifier was trained to (length, truncation, text view).
+    /// classifier was trained to (length, truncation, text view, windows).
     pub fn tokenizer(&self, dir: &Path) -> Result<TextTokenizer> {
         Ok(
             TextTokenizer::from_file(&dir.join("tokenizer.json"), self.max_len)?
                 .with_truncation(self.truncation)
-                .with_view(self.text_view),
+                .with_view(self.text_view)
+                .with_windows(self.windows),
         )
     }
+}
+
+/// Folders written before windows existed read one piece per text.
+fn one_window() -> usize {
+    1
 }
 
 /// Reads `hone_classifier.json` from a classifier folder (f32 or quantized).

@@ -1,16 +1,20 @@
-//! Inference with a classifier: texts → tokenized batches (sorted by length,
-//! so little padding) → logits → labels and probabilities in input order,
-//! and the metrics of a labelled split.
+//! Inference with a classifier: texts → tokenized pieces (one per text, or
+//! several windows of a long one) batched by length, so little padding →
+//! logits → labels and probabilities in input order (averaged over a text's
+//! windows), and the metrics of a labelled split.
 
 use burn::prelude::*;
 use hone_data::datasets::Example;
 use hone_data::tokenize::TextTokenizer;
+use hone_data::windows::predict_sorted;
 use hone_metrics::{ClassificationReport, classification_report};
 
 use super::model::TextClassifier;
 use crate::Result;
 
-/// Class probabilities `[texts][classes]` of `texts`, in input order.
+/// Class probabilities `[texts][classes]` of `texts`, in input order. A
+/// tokenizer that reads several windows of a long text gives the mean of
+/// the windows' probabilities.
 pub fn predict_proba<B: Backend>(
     model: &TextClassifier<B>,
     tokenizer: &TextTokenizer,
@@ -18,17 +22,13 @@ pub fn predict_proba<B: Backend>(
     batch_size: usize,
     device: &B::Device,
 ) -> Result<Vec<Vec<f32>>> {
-    let mut rows = predict_logits(model, tokenizer, texts, batch_size, device)?;
-    for row in &mut rows {
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        row.iter_mut().for_each(|v| *v = (*v - max).exp());
-        let sum: f32 = row.iter().sum();
-        row.iter_mut().for_each(|v| *v /= sum);
-    }
-    Ok(rows)
+    predict_rows(model, tokenizer, texts, batch_size, device, |row| {
+        softmax_in_place(row)
+    })
 }
 
-/// Logits `[texts][classes]` of `texts`, in input order.
+/// Logits `[texts][classes]` of `texts`, in input order (the mean of the
+/// windows' logits when the tokenizer reads several).
 pub fn predict_logits<B: Backend>(
     model: &TextClassifier<B>,
     tokenizer: &TextTokenizer,
@@ -36,14 +36,29 @@ pub fn predict_logits<B: Backend>(
     batch_size: usize,
     device: &B::Device,
 ) -> Result<Vec<Vec<f32>>> {
-    let lengths = tokenizer.token_lengths(texts)?;
-    let mut order: Vec<usize> = (0..texts.len()).collect();
-    order.sort_by_key(|&i| lengths[i]);
+    predict_rows(model, tokenizer, texts, batch_size, device, |_| {})
+}
+
+/// Replaces logits by their softmax (max-subtracted, so no overflow).
+pub fn softmax_in_place(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    row.iter_mut().for_each(|v| *v = (*v - max).exp());
+    let sum: f32 = row.iter().sum();
+    row.iter_mut().for_each(|v| *v /= sum);
+}
+
+/// Each piece's logits, turned into rows by `per_row`, averaged per text.
+fn predict_rows<B: Backend>(
+    model: &TextClassifier<B>,
+    tokenizer: &TextTokenizer,
+    texts: &[&str],
+    batch_size: usize,
+    device: &B::Device,
+    per_row: impl Fn(&mut [f32]),
+) -> Result<Vec<Vec<f32>>> {
+    let pieces = tokenizer.encode_pieces(texts)?;
     let limits = model.encoder.limits();
-    let mut out = vec![Vec::new(); texts.len()];
-    for chunk in order.chunks(batch_size.max(1)) {
-        let batch_texts: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-        let enc = tokenizer.encode_batch(&batch_texts)?;
+    predict_sorted(&pieces, batch_size, |enc| -> Result<Vec<Vec<f32>>> {
         let input = limits.input::<B>(
             enc.batch,
             enc.seq_len,
@@ -59,11 +74,15 @@ pub fn predict_logits<B: Backend>(
             .convert::<f32>()
             .into_vec::<f32>()
             .expect("f32 after convert");
-        for (row, &i) in values.chunks(classes).zip(chunk) {
-            out[i] = row.to_vec();
-        }
-    }
-    Ok(out)
+        Ok(values
+            .chunks(classes)
+            .map(|row| {
+                let mut row = row.to_vec();
+                per_row(&mut row);
+                row
+            })
+            .collect())
+    })
 }
 
 /// The index of the largest value (first on ties).

@@ -27,6 +27,9 @@ pub struct FinetuneConfig {
     pub max_len: usize,
     pub truncation: Truncation,
     pub text_view: TextView,
+    /// Windows a long text is read as when validating, testing and in the
+    /// saved folder (training reads one truncated piece per text).
+    pub windows: usize,
     pub pooling: Pooling,
     pub head_dropout: f64,
     pub class_weights: ClassWeights,
@@ -50,6 +53,7 @@ impl Default for FinetuneConfig {
             max_len: 128,
             truncation: Truncation::Head,
             text_view: TextView::Raw,
+            windows: 1,
             pooling: Pooling::Mean,
             head_dropout: 0.1,
             class_weights: ClassWeights::None,
@@ -165,7 +169,8 @@ pub fn prepare(model_dir: &Path, out_dir: &Path, config: &FinetuneConfig) -> Res
     Ok(
         TextTokenizer::from_file(&model_dir.join("tokenizer.json"), config.max_len)?
             .with_truncation(config.truncation)
-            .with_view(config.text_view),
+            .with_view(config.text_view)
+            .with_windows(config.windows),
     )
 }
 
@@ -358,6 +363,7 @@ pub fn train_and_save<B: AutodiffBackend, T: ClassifierTask<B>>(
         max_len: config.max_len,
         truncation: config.truncation,
         text_view: config.text_view,
+        windows: config.windows,
         base_model: model_name.clone(),
     };
     write_json(&out_dir.join(INFO_FILE), &info)?;

@@ -1,5 +1,6 @@
 //! Classification as a [`TrainTask`]: length-bucketed, seeded batches of
-//! the training split with on-the-fly augmentation, cross-entropy with
+//! the training split with on-the-fly augmentation (and, when the tokenizer
+//! reads windows, a seeded window of each long text per epoch), cross-entropy with
 //! class weights and label smoothing (burn's `CrossEntropyLoss`), and
 //! validation accuracy / macro-F1.
 
@@ -131,6 +132,10 @@ fn pad_to(enc: EncodedBatch, len: usize) -> EncodedBatch {
     }
 }
 
+/// Kept apart from the augmentation stream, so drawing windows does not
+/// change which augmentations a text gets.
+const WINDOW_STREAM: u64 = 0x57_494E_444F_5753;
+
 /// A 64-bit mix of the run seed, epoch and example index (SplitMix64), so
 /// each example's augmentation is fixed by its position, not by history.
 fn example_seed(seed: u64, epoch: usize, index: usize) -> u64 {
@@ -174,9 +179,14 @@ impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
             .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let task_err = |e: String| TrainError::Task(e);
+        // With windows, each epoch reads another (seeded) window of a long text.
+        let picks: Vec<u64> = indices
+            .iter()
+            .map(|&i| example_seed(self.seed ^ WINDOW_STREAM, epoch, i))
+            .collect();
         let mut enc = self
             .tokenizer
-            .encode_batch(&refs)
+            .encode_batch_windows(&refs, &picks)
             .map_err(|e| task_err(e.to_string()))?;
         if self.batching == Batching::PadToMax {
             enc = pad_to(enc, self.tokenizer.max_len());

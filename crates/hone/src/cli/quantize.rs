@@ -120,6 +120,7 @@ fn qat_finetune(
         max_len: info.max_len,
         truncation: info.truncation,
         text_view: info.text_view,
+        windows: info.windows,
         pooling: info.pooling,
         fake_quant: true,
         ..FinetuneConfig::default()

@@ -104,6 +104,11 @@ pub struct TrainArgs {
     /// body instead of relay headers)
     #[arg(long, default_value = "raw")]
     pub text_view: String,
+    /// Read a long text as up to N windows of --max-len tokens and average
+    /// their probabilities, when validating, testing and in the saved model
+    /// (training still reads one truncated piece per text).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub windows: u32,
     /// mean | cls
     #[arg(long, default_value = "mean")]
     pub pooling: String,
@@ -323,6 +328,7 @@ impl TrainArgs {
             max_len: self.max_len,
             truncation: usage(self.truncation.parse::<Truncation>())?,
             text_view: usage(self.text_view.parse::<TextView>())?,
+            windows: self.windows as usize,
             pooling: usage(self.pooling.parse::<Pooling>())?,
             class_weights: usage(self.class_weights.parse::<ClassWeights>())?,
             label_smoothing: self.label_smoothing,

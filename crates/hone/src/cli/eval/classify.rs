@@ -55,7 +55,8 @@ fn score_model(
         gold.push(name.as_str());
     }
     let texts: Vec<String> = examples.iter().map(|e| e.text.clone()).collect();
-    let (labels, probs) = classify_texts(ctx, dir, &texts, 64)?;
+    let windows = args.windows.map(|n| n as usize);
+    let (labels, probs) = classify_texts(ctx, dir, &texts, 64, windows)?;
     let predicted: Vec<&str> = probs.iter().map(|p| labels[argmax(p)].as_str()).collect();
     Ok(classification_report(&gold, &predicted)?)
 }
@@ -81,6 +82,10 @@ pub struct ClassifyArgs {
     pub text_col: String,
     #[arg(long, default_value = "label")]
     pub label_col: String,
+    /// With --model: read a long text as up to N windows and average their
+    /// probabilities (default: as the model folder says, usually 1).
+    #[arg(long, requires = "model", value_parser = clap::value_parser!(u32).range(1..))]
+    pub windows: Option<u32>,
     /// Print one JSON object (accuracy, macro/micro/weighted, per_class, mcc, support).
     #[arg(long)]
     pub json: bool,
