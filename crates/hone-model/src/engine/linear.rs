@@ -177,6 +177,51 @@ impl Linear {
     /// `out = x · Wᵀ + bias` for `rows` rows of `x`.
     pub fn forward(&self, x: &[f32], rows: usize, out: &mut [f32]) -> Result<()> {
         match &self.weights {
+            Weights::Int8 { .. } => {
+                let (q, scales) = self.quantize_input(x.par_chunks(self.chunk()), x.len(), rows)?;
+                self.int8_product(&q, &scales, rows, out)
+            }
+            _ => self.float_forward(x, rows, out),
+        }
+    }
+
+    /// [`Self::forward`] of `before(x)`, where `before` is an elementwise
+    /// function applied to `x` in place, rows at a time (FFN-out's GELU). On
+    /// int8 it runs inside the quantizing pass, so the activation is read
+    /// once and by one task per block of rows instead of twice.
+    pub fn forward_after(
+        &self,
+        x: &mut [f32],
+        rows: usize,
+        before: impl Fn(&mut [f32]) + Sync + Send,
+        out: &mut [f32],
+    ) -> Result<()> {
+        let chunk = self.chunk();
+        match &self.weights {
+            Weights::Int8 { .. } => {
+                let len = x.len();
+                let inputs = x.par_chunks_mut(chunk).map(|x| {
+                    before(x);
+                    &*x
+                });
+                let (q, scales) = self.quantize_input(inputs, len, rows)?;
+                self.int8_product(&q, &scales, rows, out)
+            }
+            _ => {
+                x.par_chunks_mut(chunk).for_each(before);
+                self.float_forward(x, rows, out)
+            }
+        }
+    }
+
+    /// Values in one block of [`super::ROWS_PER_TASK`] rows of the input.
+    fn chunk(&self) -> usize {
+        super::ROWS_PER_TASK * self.d_in
+    }
+
+    /// The f32 and 4-bit products.
+    fn float_forward(&self, x: &[f32], rows: usize, out: &mut [f32]) -> Result<()> {
+        match &self.weights {
             Weights::F32(w) => {
                 for row in out.chunks_exact_mut(self.d_out) {
                     row.copy_from_slice(&self.bias);
@@ -191,39 +236,60 @@ impl Linear {
                 )
                 .map_err(kernel)
             }
-            Weights::Int8 {
-                packed,
-                activation_scale,
-                input_scale,
-            } => {
-                if activation_scale.is_some() && input_scale.is_some() {
-                    return Err(ModelError::Engine(
-                        "smoothing runs with per-token activation scales only".into(),
-                    ));
-                }
-                let mut q = vec![0i8; x.len()];
-                let mut scales = vec![0.0; rows];
-                // A pass over the whole activation (4096 × 1536 values for
-                // FFN-out at batch 32): split by rows over the cores.
-                let d_in = self.d_in;
-                x.par_chunks(super::ROWS_PER_TASK * d_in)
-                    .zip(q.par_chunks_mut(super::ROWS_PER_TASK * d_in))
-                    .zip(scales.par_chunks_mut(super::ROWS_PER_TASK))
-                    .try_for_each(|((x, q), s)| match (activation_scale, input_scale) {
-                        (None, Some(input)) => quantize::quantize_rows_scaled(x, d_in, input, q, s),
-                        (None, None) => quantize::quantize_rows(x, d_in, q, s),
-                        (Some(a), _) => {
-                            s.fill(*a);
-                            quantize::quantize_with_scale(x, *a, q)
-                        }
-                    })
-                    .map_err(kernel)?;
-                int8::gemm_dequant(&q, &scales, rows, packed, Some(&self.bias), out).map_err(kernel)
-            }
             Weights::Int4(packed) => {
                 hone_kernels::int4::gemm(x, rows, packed, Some(&self.bias), out).map_err(kernel)
             }
+            Weights::Int8 { .. } => unreachable!("int8 layers quantize their input first"),
         }
+    }
+
+    /// The input, given as blocks of [`super::ROWS_PER_TASK`] rows, quantized
+    /// to int8 with one scale per row (per token, or the static scale), the
+    /// blocks in parallel: a pass over the whole activation (4096 × 1536
+    /// values for FFN-out at batch 32).
+    fn quantize_input<'x>(
+        &self,
+        blocks: impl IndexedParallelIterator<Item = &'x [f32]>,
+        len: usize,
+        rows: usize,
+    ) -> Result<(Vec<i8>, Vec<f32>)> {
+        let Weights::Int8 {
+            activation_scale,
+            input_scale,
+            ..
+        } = &self.weights
+        else {
+            unreachable!("only int8 layers quantize their input")
+        };
+        if activation_scale.is_some() && input_scale.is_some() {
+            return Err(ModelError::Engine(
+                "smoothing runs with per-token activation scales only".into(),
+            ));
+        }
+        let mut q = vec![0i8; len];
+        let mut scales = vec![0.0; rows];
+        let d_in = self.d_in;
+        blocks
+            .zip(q.par_chunks_mut(self.chunk()))
+            .zip(scales.par_chunks_mut(super::ROWS_PER_TASK))
+            .try_for_each(|((x, q), s)| match (activation_scale, input_scale) {
+                (None, Some(input)) => quantize::quantize_rows_scaled(x, d_in, input, q, s),
+                (None, None) => quantize::quantize_rows(x, d_in, q, s),
+                (Some(a), _) => {
+                    s.fill(*a);
+                    quantize::quantize_with_scale(x, *a, q)
+                }
+            })
+            .map_err(kernel)?;
+        Ok((q, scales))
+    }
+
+    /// The integer product of quantized rows, dequantized with the bias added.
+    fn int8_product(&self, q: &[i8], scales: &[f32], rows: usize, out: &mut [f32]) -> Result<()> {
+        let Weights::Int8 { packed, .. } = &self.weights else {
+            unreachable!("only int8 layers have an integer product")
+        };
+        int8::gemm_dequant(q, scales, rows, packed, Some(&self.bias), out).map_err(kernel)
     }
 }
 
@@ -287,6 +353,35 @@ mod tests {
         // (whose range the factor 7 on column 3 widened to at most 7 / 127).
         for (a, b) in smoothed.weight_out_in().iter().zip(&w) {
             assert!((a - b).abs() <= 0.5 * 7.0 / 127.0 + 1e-6, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn a_fused_elementwise_prologue_equals_applying_it_first() {
+        // 40 rows: more than two blocks of ROWS_PER_TASK, the last one short.
+        let (rows, d_in, d_out) = (40, 32, 4);
+        let x: Vec<f32> = (0..rows * d_in)
+            .map(|i| ((i * 7919) % 31) as f32 / 7.0 - 2.0)
+            .collect();
+        let w: Vec<f32> = (0..d_out * d_in)
+            .map(|i| ((i * 104729) % 17) as f32 / 8.0 - 1.0)
+            .collect();
+        let b = vec![0.1, -0.2, 0.3, 0.0];
+        let mut gelu_x = x.clone();
+        f32ops::gelu(&mut gelu_x);
+        for layer in [
+            Linear::f32(&w, b.clone(), d_out, d_in).unwrap(),
+            Linear::int8(&w, b.clone(), d_out, d_in).unwrap(),
+            Linear::int4(&w, b.clone(), d_out, d_in, 32).unwrap(),
+        ] {
+            let mut want = vec![0.0; rows * d_out];
+            layer.forward(&gelu_x, rows, &mut want).unwrap();
+            let (mut fused_x, mut got) = (x.clone(), vec![0.0; rows * d_out]);
+            layer
+                .forward_after(&mut fused_x, rows, f32ops::gelu, &mut got)
+                .unwrap();
+            assert_eq!(got, want, "{:?}", layer.format());
+            assert_eq!(fused_x, gelu_x, "the input is left holding before(x)");
         }
     }
 

@@ -338,7 +338,6 @@ impl FastBert {
             qkv.resize(rows * 3 * width, 0.0);
             context.resize(rows * width, 0.0);
             inner.resize(rows * block.ffn_in.d_out, 0.0);
-            let ffn = block.ffn_in.d_out;
             observe(id(Role::Qkv), &hidden);
             block.qkv.forward(&hidden, rows, &mut qkv)?;
             self.attention(&qkv, block.heads, &key_bias, tokens, &mut context)?;
@@ -350,9 +349,12 @@ impl FastBert {
             std::mem::swap(&mut hidden, &mut projected);
             observe(id(Role::FfnIn), &hidden);
             block.ffn_in.forward(&hidden, rows, &mut inner)?;
-            par_rows(&mut inner, ffn, f32ops::gelu);
+            // GELU runs inside FFN-out's quantizing pass; `inner` holds its
+            // output afterwards, which is what FFN-out's input is observed as.
+            block
+                .ffn_out
+                .forward_after(&mut inner, rows, f32ops::gelu, &mut projected)?;
             observe(id(Role::FfnOut), &inner);
-            block.ffn_out.forward(&inner, rows, &mut projected)?;
             add_and_norm(&mut projected, &hidden, &block.ffn_norm, eps);
             std::mem::swap(&mut hidden, &mut projected);
         }
