@@ -55,6 +55,28 @@ fn check_batch_size(batch_size: usize) -> Result<()> {
     Ok(())
 }
 
+/// Inference order: runs `run` over batches of indices sorted by `lengths`
+/// (similar lengths together, so dynamic padding adds little), each call
+/// returning one output per index of its batch, and gives the outputs back
+/// in index order. A `batch_size` of 0 is read as 1.
+pub fn map_length_sorted<T: Clone + Default, E>(
+    lengths: &[usize],
+    batch_size: usize,
+    mut run: impl FnMut(&[usize]) -> std::result::Result<Vec<T>, E>,
+) -> std::result::Result<Vec<T>, E> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by_key(|&i| lengths[i]);
+    let mut out = vec![T::default(); lengths.len()];
+    for chunk in order.chunks(batch_size.max(1)) {
+        let outputs = run(chunk)?;
+        debug_assert_eq!(outputs.len(), chunk.len(), "one output per index");
+        for (&i, v) in chunk.iter().zip(outputs) {
+            out[i] = v;
+        }
+    }
+    Ok(out)
+}
+
 /// Random batches of `batch_size` indices out of `0..n`; the last one holds
 /// the remainder.
 pub fn shuffled_batches(n: usize, batch_size: usize, seed: u64) -> Result<Vec<Vec<usize>>> {
@@ -137,6 +159,26 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn length_sorted_runs_see_sorted_batches_and_outputs_return_in_order(
+            lengths in prop::collection::vec(0usize..300, 0..200),
+            batch_size in 0usize..40,
+        ) {
+            let mut seen = Vec::new();
+            let out = map_length_sorted(&lengths, batch_size, |chunk| {
+                prop_assert!(chunk.len() <= batch_size.max(1));
+                seen.extend_from_slice(chunk);
+                Ok(chunk.iter().map(|&i| (i, lengths[i])).collect())
+            })?;
+            // Each index is run once, in ascending length ...
+            let run_lengths: Vec<usize> = seen.iter().map(|&i| lengths[i]).collect();
+            prop_assert!(run_lengths.windows(2).all(|w| w[0] <= w[1]));
+            check_partition(&[seen], lengths.len())?;
+            // ... and its output comes back at its own position.
+            let expected: Vec<(usize, usize)> = lengths.iter().copied().enumerate().collect();
+            prop_assert_eq!(out, expected);
+        }
+
         #[test]
         fn bucketed_is_a_deterministic_partition(
             lengths in prop::collection::vec(1usize..200, 0..1200),

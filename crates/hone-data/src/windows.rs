@@ -115,16 +115,9 @@ pub fn predict_sorted<E: From<DataError>>(
     batch_size: usize,
     mut score: impl FnMut(EncodedBatch) -> std::result::Result<Vec<Vec<f32>>, E>,
 ) -> std::result::Result<Vec<Vec<f32>>, E> {
-    let lengths = pieces.lengths();
-    let mut order: Vec<usize> = (0..pieces.len()).collect();
-    order.sort_by_key(|&i| lengths[i]);
-    let mut rows = vec![Vec::new(); pieces.len()];
-    for chunk in order.chunks(batch_size.max(1)) {
-        let batch = pieces.batch(chunk)?;
-        for (&i, row) in chunk.iter().zip(score(batch)?) {
-            rows[i] = row;
-        }
-    }
+    let rows = crate::batching::map_length_sorted(&pieces.lengths(), batch_size, |chunk| {
+        score(pieces.batch(chunk)?)
+    })?;
     Ok(mean_by_owner(&rows, pieces.owners(), pieces.n_texts()))
 }
 

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use burn::prelude::*;
+use hone_data::batching::map_length_sorted;
 use hone_data::tokenize::TextTokenizer;
 use hone_model::BertModel;
 use hone_model::pooling::{l2_normalize, mean_pool};
@@ -88,17 +89,13 @@ pub fn embed_sorted(
     mut on_batch: impl FnMut(usize),
     mut embed_batch: impl FnMut(&[&str]) -> Result<Vec<Vec<f32>>>,
 ) -> Result<Vec<Vec<f32>>> {
-    let mut order: Vec<usize> = (0..texts.len()).collect();
-    order.sort_by_key(|&i| texts[i].len());
-    let mut out = vec![Vec::new(); texts.len()];
-    for chunk in order.chunks(batch_size.max(1)) {
+    let lengths: Vec<usize> = texts.iter().map(|t| t.len()).collect();
+    map_length_sorted(&lengths, batch_size, |chunk| {
         let batch_texts: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-        for (&i, v) in chunk.iter().zip(embed_batch(&batch_texts)?) {
-            out[i] = v;
-        }
+        let vectors = embed_batch(&batch_texts)?;
         on_batch(chunk.len());
-    }
-    Ok(out)
+        Ok(vectors)
+    })
 }
 
 /// Cosine similarity of two vectors (0 when either is zero).

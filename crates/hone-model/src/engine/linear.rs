@@ -176,51 +176,7 @@ impl Linear {
 
     /// `out = x · Wᵀ + bias` for `rows` rows of `x`.
     pub fn forward(&self, x: &[f32], rows: usize, out: &mut [f32]) -> Result<()> {
-        match &self.weights {
-            Weights::Int8 { .. } => {
-                let (q, scales) = self.quantize_input(x.par_chunks(self.chunk()), x.len(), rows)?;
-                self.int8_product(&q, &scales, rows, out)
-            }
-            _ => self.float_forward(x, rows, out),
-        }
-    }
-
-    /// [`Self::forward`] of `before(x)`, where `before` is an elementwise
-    /// function applied to `x` in place, rows at a time (FFN-out's GELU). On
-    /// int8 it runs inside the quantizing pass, so the activation is read
-    /// once and by one task per block of rows instead of twice.
-    pub fn forward_after(
-        &self,
-        x: &mut [f32],
-        rows: usize,
-        before: impl Fn(&mut [f32]) + Sync + Send,
-        out: &mut [f32],
-    ) -> Result<()> {
-        let chunk = self.chunk();
-        match &self.weights {
-            Weights::Int8 { .. } => {
-                let len = x.len();
-                let inputs = x.par_chunks_mut(chunk).map(|x| {
-                    before(x);
-                    &*x
-                });
-                let (q, scales) = self.quantize_input(inputs, len, rows)?;
-                self.int8_product(&q, &scales, rows, out)
-            }
-            _ => {
-                x.par_chunks_mut(chunk).for_each(before);
-                self.float_forward(x, rows, out)
-            }
-        }
-    }
-
-    /// Values in one block of [`super::ROWS_PER_TASK`] rows of the input.
-    fn chunk(&self) -> usize {
-        super::ROWS_PER_TASK * self.d_in
-    }
-
-    /// The f32 and 4-bit products.
-    fn float_forward(&self, x: &[f32], rows: usize, out: &mut [f32]) -> Result<()> {
+        self.check_rows(x, rows)?;
         match &self.weights {
             Weights::F32(w) => {
                 for row in out.chunks_exact_mut(self.d_out) {
@@ -239,8 +195,68 @@ impl Linear {
             Weights::Int4(packed) => {
                 hone_kernels::int4::gemm(x, rows, packed, Some(&self.bias), out).map_err(kernel)
             }
-            Weights::Int8 { .. } => unreachable!("int8 layers quantize their input first"),
+            Weights::Int8 {
+                packed,
+                activation_scale,
+                input_scale,
+            } => {
+                let scheme = ActivationScales::new(*activation_scale, input_scale.as_deref())?;
+                let (q, scales) = self.quantize_input(scheme, x.par_chunks(self.chunk()), rows)?;
+                self.int8_product(packed, &q, &scales, rows, out)
+            }
         }
+    }
+
+    /// [`Self::forward`] of `before(x)`, where `before` is an elementwise
+    /// function applied to `x` in place, rows at a time (FFN-out's GELU). On
+    /// int8 it runs inside the quantizing pass, so the activation is read
+    /// once and by one task per block of rows instead of twice.
+    pub fn forward_after(
+        &self,
+        x: &mut [f32],
+        rows: usize,
+        before: impl Fn(&mut [f32]) + Sync + Send,
+        out: &mut [f32],
+    ) -> Result<()> {
+        self.check_rows(x, rows)?;
+        let chunk = self.chunk();
+        match &self.weights {
+            Weights::Int8 {
+                packed,
+                activation_scale,
+                input_scale,
+            } => {
+                let scheme = ActivationScales::new(*activation_scale, input_scale.as_deref())?;
+                let inputs = x.par_chunks_mut(chunk).map(|x| {
+                    before(x);
+                    &*x
+                });
+                let (q, scales) = self.quantize_input(scheme, inputs, rows)?;
+                self.int8_product(packed, &q, &scales, rows, out)
+            }
+            Weights::F32(_) | Weights::Int4(_) => {
+                x.par_chunks_mut(chunk).for_each(before);
+                self.forward(x, rows, out)
+            }
+        }
+    }
+
+    /// `x` must hold exactly `rows` rows (the int8 path sizes its quantized
+    /// copy by `rows`, so a short input would otherwise read as zeros).
+    fn check_rows(&self, x: &[f32], rows: usize) -> Result<()> {
+        if x.len() != rows * self.d_in {
+            return Err(ModelError::Engine(format!(
+                "a dense layer of {} inputs got {} values for {rows} rows",
+                self.d_in,
+                x.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Values in one block of [`super::ROWS_PER_TASK`] rows of the input.
+    fn chunk(&self) -> usize {
+        super::ROWS_PER_TASK * self.d_in
     }
 
     /// The input, given as blocks of [`super::ROWS_PER_TASK`] rows, quantized
@@ -249,35 +265,24 @@ impl Linear {
     /// values for FFN-out at batch 32).
     fn quantize_input<'x>(
         &self,
+        scheme: ActivationScales<'_>,
         blocks: impl IndexedParallelIterator<Item = &'x [f32]>,
-        len: usize,
         rows: usize,
     ) -> Result<(Vec<i8>, Vec<f32>)> {
-        let Weights::Int8 {
-            activation_scale,
-            input_scale,
-            ..
-        } = &self.weights
-        else {
-            unreachable!("only int8 layers quantize their input")
-        };
-        if activation_scale.is_some() && input_scale.is_some() {
-            return Err(ModelError::Engine(
-                "smoothing runs with per-token activation scales only".into(),
-            ));
-        }
-        let mut q = vec![0i8; len];
+        let mut q = vec![0i8; rows * self.d_in];
         let mut scales = vec![0.0; rows];
         let d_in = self.d_in;
         blocks
             .zip(q.par_chunks_mut(self.chunk()))
             .zip(scales.par_chunks_mut(super::ROWS_PER_TASK))
-            .try_for_each(|((x, q), s)| match (activation_scale, input_scale) {
-                (None, Some(input)) => quantize::quantize_rows_scaled(x, d_in, input, q, s),
-                (None, None) => quantize::quantize_rows(x, d_in, q, s),
-                (Some(a), _) => {
-                    s.fill(*a);
-                    quantize::quantize_with_scale(x, *a, q)
+            .try_for_each(|((x, q), s)| match scheme {
+                ActivationScales::PerToken => quantize::quantize_rows(x, d_in, q, s),
+                ActivationScales::PerTokenSmoothed(input) => {
+                    quantize::quantize_rows_scaled(x, d_in, input, q, s)
+                }
+                ActivationScales::Static(a) => {
+                    s.fill(a);
+                    quantize::quantize_with_scale(x, a, q)
                 }
             })
             .map_err(kernel)?;
@@ -285,11 +290,39 @@ impl Linear {
     }
 
     /// The integer product of quantized rows, dequantized with the bias added.
-    fn int8_product(&self, q: &[i8], scales: &[f32], rows: usize, out: &mut [f32]) -> Result<()> {
-        let Weights::Int8 { packed, .. } = &self.weights else {
-            unreachable!("only int8 layers have an integer product")
-        };
+    fn int8_product(
+        &self,
+        packed: &PackedS8,
+        q: &[i8],
+        scales: &[f32],
+        rows: usize,
+        out: &mut [f32],
+    ) -> Result<()> {
         int8::gemm_dequant(q, scales, rows, packed, Some(&self.bias), out).map_err(kernel)
+    }
+}
+
+/// How an int8 layer scales its activations before quantizing them.
+#[derive(Clone, Copy)]
+enum ActivationScales<'a> {
+    /// One scale per row (token), computed at run time.
+    PerToken,
+    /// Per token, after multiplying each input channel by its smoothing factor.
+    PerTokenSmoothed(&'a [f32]),
+    /// One calibrated scale for every row.
+    Static(f32),
+}
+
+impl<'a> ActivationScales<'a> {
+    fn new(activation_scale: Option<f32>, input_scale: Option<&'a [f32]>) -> Result<Self> {
+        match (activation_scale, input_scale) {
+            (None, None) => Ok(Self::PerToken),
+            (None, Some(input)) => Ok(Self::PerTokenSmoothed(input)),
+            (Some(a), None) => Ok(Self::Static(a)),
+            (Some(_), Some(_)) => Err(ModelError::Engine(
+                "smoothing runs with per-token activation scales only".into(),
+            )),
+        }
     }
 }
 
@@ -391,5 +424,40 @@ mod tests {
         for factors in [vec![1.0; 15], vec![0.0; 16], vec![f32::NAN; 16]] {
             assert!(Linear::int8_smoothed(&w, b.clone(), 4, 16, &factors).is_err());
         }
+    }
+
+    #[test]
+    fn an_input_of_the_wrong_length_is_refused_by_every_format() {
+        let (d_in, d_out) = (32, 4);
+        let x = vec![0.5; 8 * d_in];
+        let w: Vec<f32> = (0..d_out * d_in).map(|i| (i % 7) as f32 - 3.0).collect();
+        let b = vec![0.0; d_out];
+        for layer in [
+            Linear::f32(&w, b.clone(), d_out, d_in).unwrap(),
+            Linear::int8(&w, b.clone(), d_out, d_in).unwrap(),
+            Linear::int4(&w, b.clone(), d_out, d_in, 32).unwrap(),
+        ] {
+            // 8 rows of input announced as 9.
+            let mut out = vec![0.0; 9 * d_out];
+            let err = layer.forward(&x, 9, &mut out).unwrap_err().to_string();
+            assert!(err.contains("32 inputs got 256 values for 9 rows"), "{err}");
+            let mut x = x.clone();
+            assert!(layer.forward_after(&mut x, 9, |_| {}, &mut out).is_err());
+        }
+    }
+
+    #[test]
+    fn a_static_activation_scale_with_smoothing_is_refused() {
+        let (x, w, b) = outlier_layer();
+        let mut layer = Linear::int8_smoothed(&w, b, 4, 16, &[2.0; 16]).unwrap();
+        if let Weights::Int8 {
+            activation_scale, ..
+        } = &mut layer.weights
+        {
+            *activation_scale = Some(0.1);
+        }
+        let mut out = vec![0.0; 8 * 4];
+        let err = layer.forward(&x, 8, &mut out).unwrap_err().to_string();
+        assert!(err.contains("per-token activation scales only"), "{err}");
     }
 }
