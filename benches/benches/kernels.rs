@@ -1,15 +1,17 @@
 //! The matrix multiplies of a MiniLM forward pass, as GOP/s (criterion's
 //! "elements" are multiply-adds × 2): burn's f32 matmul on the default
 //! backend (the baseline), hone's f32 product (the `gemm` crate), hone's
-//! int8 kernel on each instruction set this CPU has (i32 out and with the
-//! fused dequantizing epilogue), and the 4-bit weight-only product.
+//! int8 kernel on each instruction set this CPU has, with 8-bit weights
+//! (i16 pairs, `vpmaddwd`) and 7-bit weights (byte quads, `vpmaddubsw`), i32
+//! out and with the fused dequantizing epilogue, and the 4-bit weight-only
+//! product.
 //! `cargo xtask bench kernels`.
 
 use burn::prelude::*;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use hone_kernels::f32ops::{Threads, View, matmul};
 use hone_kernels::int8::{self, PackedS8, RawI32};
-use hone_kernels::quantize::quantize_rows_vec;
+use hone_kernels::quantize::{quantize_rows_to_levels, quantize_rows_vec};
 use hone_kernels::{Isa, int4};
 
 type Baseline = burn::backend::NdArray;
@@ -82,15 +84,35 @@ fn kernels(c: &mut Criterion) {
                 },
             );
         }
+        // 7-bit weights (within ±64): the byte-quad `vpmaddubsw` layout.
+        let (qw7, w7_scales) = quantize_rows_to_levels(&w, k, int8::QUAD_WEIGHT_MAX).unwrap();
+        let packed7 = PackedS8::from_nk(&qw7, n, k, w7_scales).unwrap();
+        assert!(packed7.is_quads());
+        for isa in Isa::available() {
+            let mut out_i32 = vec![0i32; m * n];
+            group.bench_function(
+                BenchmarkId::new(format!("hone-int8-w7-{isa}-i32"), &shape),
+                |bch| {
+                    bch.iter(|| {
+                        int8::gemm_with(isa, &qa, m, &packed7, &mut out_i32, &RawI32).unwrap()
+                    })
+                },
+            );
+        }
         // What a quantized layer really runs: quantize the activations per
         // row, multiply, dequantize with bias.
         let bias = values(n, 3);
-        group.bench_function(BenchmarkId::new("hone-int8-dynamic-layer", &shape), |bch| {
-            bch.iter(|| {
-                let (q, s) = quantize_rows_vec(&a, k).unwrap();
-                int8::gemm_dequant(&q, &s, m, &packed, Some(&bias), &mut out).unwrap()
-            })
-        });
+        for (name, packed) in [
+            ("hone-int8-dynamic-layer", &packed),
+            ("hone-int8-w7-dynamic-layer", &packed7),
+        ] {
+            group.bench_function(BenchmarkId::new(name, &shape), |bch| {
+                bch.iter(|| {
+                    let (q, s) = quantize_rows_vec(&a, k).unwrap();
+                    int8::gemm_dequant(&q, &s, m, packed, Some(&bias), &mut out).unwrap()
+                })
+            });
+        }
         let _ = a_scales;
         let packed4 = int4::PackedI4::quantize(&w, n, k, 32).unwrap();
         group.bench_function(BenchmarkId::new("hone-int4-g32", &shape), |bch| {

@@ -51,8 +51,9 @@ pub fn run(args: &[String]) -> Result<()> {
 
     // Quantized folders, their sizes and embedding quality.
     // (row label and folder name, scheme, extra arguments)
-    let schemes: [(&str, &str, &[&str]); 4] = [
+    let schemes: [(&str, &str, &[&str]); 5] = [
         ("int8-dynamic", "int8-dynamic", &[]),
+        ("int8-dynamic-w7", "int8-dynamic", &["--weight-bits", "7"]),
         ("int8-dynamic-unsmoothed", "int8-dynamic", &["--no-smooth"]),
         (
             "int8-static",
@@ -140,7 +141,7 @@ pub fn run(args: &[String]) -> Result<()> {
     for round in 1..=rounds {
         eprintln!("round {round}/{rounds}: hone");
         let o = Command::new(&hone)
-            .args(["bench", "--json", "--paths", "burn,f32,int8,int4"])
+            .args(["bench", "--json", "--paths", "burn,f32,int8,int8-w7,int4"])
             .output()?;
         if !o.status.success() {
             bail!("hone bench failed: {}", String::from_utf8_lossy(&o.stderr));
@@ -198,6 +199,18 @@ pub fn run(args: &[String]) -> Result<()> {
         (
             "hone int8 / ONNX Runtime int8 (latency)",
             "hone engine int8-dynamic",
+            "ONNX Runtime int8",
+            "≤ 0.9",
+        ),
+        (
+            "speedup of hone int8 (7-bit weights) over hone f32",
+            "hone engine f32",
+            "hone engine int8-dynamic, 7-bit weights",
+            "≥ 2",
+        ),
+        (
+            "hone int8 (7-bit weights) / ONNX Runtime int8 (latency)",
+            "hone engine int8-dynamic, 7-bit weights",
             "ONNX Runtime int8",
             "≤ 0.9",
         ),

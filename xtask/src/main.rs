@@ -138,7 +138,15 @@ fn bench(args: &[String]) -> Result<()> {
         .map_or(("forward", &[][..]), |(w, r)| (w.as_str(), r));
     match which {
         "forward" => run(cargo().args(["bench", "-p", "hone-benches", "--bench", "forward"])),
-        "kernels" => run(cargo().args(["bench", "-p", "hone-benches", "--bench", "kernels"])),
+        "kernels" => run(cargo().args([
+            "bench",
+            "-p",
+            "hone-benches",
+            "--bench",
+            "kernels",
+            "--bench",
+            "peak",
+        ])),
         "backends" => {
             for features in ["ndarray,flex", "blas"] {
                 run(cargo().args([

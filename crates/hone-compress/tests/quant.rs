@@ -12,7 +12,7 @@ use burn::prelude::Backend;
 use hone_compress::CompressError;
 use hone_compress::quant::fallback::Candidate;
 use hone_compress::quant::{self, Batch, Method, Plan, Scheme, Smoothing, SourceModel};
-use hone_model::engine::{Format, LinearId, Role, Storage, Tokens};
+use hone_model::engine::{Format, LinearId, Role, Storage, Tokens, WeightBits, Weights};
 use hone_model::{BertConfig, BertModel};
 
 fn model_folder(dir: &Path) -> PathBuf {
@@ -106,6 +106,50 @@ fn every_scheme_saves_reloads_bit_exactly_and_stays_close_to_f32() {
             assert!(cosine(a, b) > floor, "{scheme:?}: cosine {}", cosine(a, b));
         }
     }
+}
+
+#[test]
+fn seven_bit_weights_are_recorded_reload_onto_the_quad_kernel_and_stay_close() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = SourceModel::open(&model_folder(tmp.path())).unwrap();
+    let reference = source.engine(|_| Storage::F32).unwrap();
+    let input = batch(9);
+    let want = pooled(&reference, input.tokens());
+    for scheme in [
+        Scheme::Int8Dynamic,
+        Scheme::Int8Static {
+            method: Method::MinMax,
+        },
+    ] {
+        let mut plan = Plan::new(scheme);
+        plan.calibration = vec![batch(1), batch(2)];
+        plan.weight_bits = WeightBits::Seven;
+        let model = quant::quantize(&source, &plan).unwrap();
+        assert_eq!(model.info.weight_bits, WeightBits::Seven);
+        let dir = tmp.path().join(format!("q7-{}", scheme.name()));
+        quant::save(&model, &source.dir, &dir).unwrap();
+        let back = quant::load(&dir).unwrap();
+        assert_eq!(back.info, model.info);
+        assert_eq!(back.engine, model.engine, "{scheme:?}: reload differs");
+        for block in &back.engine.blocks {
+            for role in Role::ALL {
+                let Weights::Int8 { packed, .. } = &block.linear(role).weights else {
+                    panic!("{role:?} is not int8")
+                };
+                assert!(packed.is_quads(), "{role:?}: not on the 7-bit grid");
+                assert!(packed.to_nk().iter().all(|w| w.abs() <= 64));
+            }
+        }
+        let got = pooled(&back.engine, input.tokens());
+        for (a, b) in want.chunks_exact(64).zip(got.chunks_exact(64)) {
+            assert!(cosine(a, b) > 0.99, "{scheme:?}: cosine {}", cosine(a, b));
+        }
+    }
+    // QAT simulated 8-bit weights: 7 is refused rather than silently changed.
+    let mut plan = Plan::new(Scheme::Int8Qat);
+    plan.weight_bits = WeightBits::Seven;
+    let err = quant::quantize(&source, &plan).unwrap_err();
+    assert!(err.to_string().contains("8-bit weights"), "{err}");
 }
 
 #[test]

@@ -20,6 +20,9 @@ pub enum KernelError {
     /// A 4-bit group size other than 32, 64 or 128, or one that does not divide K.
     #[error("group size {group} is not 32, 64 or 128, or does not divide K = {k}")]
     GroupSize { group: usize, k: usize },
+    /// A symmetric grid of other than 1..=127 levels on each side.
+    #[error("quantization levels must be 1..=127 on each side of zero, got {0}")]
+    Levels(i8),
 }
 
 pub(crate) fn check_len(

@@ -125,6 +125,44 @@ pub fn quantize_rows_vec(x: &[f32], cols: usize) -> Result<(Vec<i8>, Vec<f32>), 
     Ok((q, scales))
 }
 
+/// Per-row symmetric quantization onto `[-levels, levels]` (1 ≤ levels ≤
+/// 127): `(q, scales)` with each row's largest magnitude at `levels`. For
+/// weights, quantized once: 127 is the 8-bit grid, and
+/// [`crate::int8::QUAD_WEIGHT_MAX`] (64) the 7-bit grid that the
+/// `vpmaddubsw` kernel multiplies exactly — twice the step, half the bits of
+/// rounding error to spend, for up to 1.7× the multiply rate on AVX2.
+pub fn quantize_rows_to_levels(
+    x: &[f32],
+    cols: usize,
+    levels: i8,
+) -> Result<(Vec<i8>, Vec<f32>), KernelError> {
+    if levels < 1 {
+        return Err(KernelError::Levels(levels));
+    }
+    let rows = if cols == 0 { 0 } else { x.len() / cols };
+    check_len("input", rows * cols, x.len())?;
+    let limit = levels as f32;
+    let mut q = vec![0i8; x.len()];
+    let mut scales = vec![1f32; rows];
+    for ((row, q_row), scale) in x
+        .chunks_exact(cols.max(1))
+        .zip(q.chunks_exact_mut(cols.max(1)))
+        .zip(&mut scales)
+    {
+        let max = row.iter().fold(0.0f32, |m, &v| m.max(v.abs()));
+        *scale = if max > 0.0 && max.is_finite() {
+            max / limit
+        } else {
+            1.0
+        };
+        let inv = 1.0 / *scale;
+        for (dst, &v) in q_row.iter_mut().zip(row) {
+            *dst = crate::f32ops::round_to_i32((v * inv).clamp(-limit, limit)) as i8;
+        }
+    }
+    Ok((q, scales))
+}
+
 /// `q · scale` per row, the inverse of [`quantize_rows`] up to rounding.
 pub fn dequantize_rows(q: &[i8], cols: usize, scales: &[f32]) -> Result<Vec<f32>, KernelError> {
     check_len("quantized input", scales.len() * cols, q.len())?;

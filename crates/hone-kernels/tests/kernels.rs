@@ -3,8 +3,10 @@
 //! quantize∘dequantize error bounds, and 4-bit weights against a
 //! dequantize-then-multiply reference.
 
-use hone_kernels::int8::{self, Dequantize, PackedS8, RawI32};
-use hone_kernels::quantize::{dequantize_rows, quantize_rows_scaled, quantize_rows_vec};
+use hone_kernels::int8::{self, Dequantize, PackedS8, QUAD_WEIGHT_MAX, RawI32};
+use hone_kernels::quantize::{
+    dequantize_rows, quantize_rows_scaled, quantize_rows_to_levels, quantize_rows_vec,
+};
 use hone_kernels::{Isa, KernelError, int4};
 use proptest::prelude::*;
 
@@ -17,8 +19,49 @@ fn shape_and_data() -> impl Strategy<Value = (usize, usize, usize, Vec<i8>, Vec<
         .prop_flat_map(|(m, k, n)| (Just(m), Just(k), Just(n), matrix(m * k), matrix(k * n)))
 }
 
+/// Weights within ±64: what 7-bit quantization writes, packed as byte quads.
+fn quad_shape_and_data() -> impl Strategy<Value = (usize, usize, usize, Vec<i8>, Vec<i8>)> {
+    (1usize..40, 1usize..90, 1usize..70).prop_flat_map(|(m, k, n)| {
+        (
+            Just(m),
+            Just(k),
+            Just(n),
+            matrix(m * k),
+            proptest::collection::vec(-QUAD_WEIGHT_MAX..=QUAD_WEIGHT_MAX, k * n),
+        )
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn int8_quad_layout_every_isa_equals_the_reference((m, k, n, a, b) in quad_shape_and_data()) {
+        let expected = int8::reference::gemm_i32(&a, &b, m, k, n);
+        let packed = PackedS8::from_kn(&b, k, n).unwrap();
+        prop_assert!(packed.is_quads());
+        let b_nk: Vec<i8> = (0..n).flat_map(|j| (0..k).map(move |kk| (j, kk))).map(|(j, kk)| b[kk * n + j]).collect();
+        prop_assert_eq!(packed.to_nk(), b_nk);
+        for isa in Isa::available() {
+            let mut out = vec![0i32; m * n];
+            int8::gemm_with(isa, &a, m, &packed, &mut out, &RawI32).unwrap();
+            prop_assert_eq!(&out, &expected, "isa {}", isa);
+        }
+    }
+
+    #[test]
+    fn weights_quantized_to_levels_stay_within_half_a_step(
+        (cols, x) in (1usize..64).prop_flat_map(|c| (Just(c), proptest::collection::vec(-1e3f32..1e3, c * 3))),
+        levels in 1i8..=127,
+    ) {
+        let (q, scales) = quantize_rows_to_levels(&x, cols, levels).unwrap();
+        prop_assert!(q.iter().all(|v| v.abs() <= levels));
+        let back = dequantize_rows(&q, cols, &scales).unwrap();
+        for (i, (a, b)) in x.iter().zip(&back).enumerate() {
+            let s = scales[i / cols];
+            prop_assert!((a - b).abs() <= s / 2.0 * (1.0 + 1e-5), "{} vs {} (step {})", a, b, s);
+        }
+    }
 
     #[test]
     fn int8_every_isa_equals_the_reference((m, k, n, a, b) in shape_and_data()) {
@@ -137,6 +180,30 @@ fn extreme_values_do_not_saturate() {
         int8::gemm_with(isa, &a, m, &packed, &mut out, &RawI32).unwrap();
         assert!(out.iter().all(|&v| v == 128 * 128 * 1024), "isa {isa}");
     }
+}
+
+#[test]
+fn quad_extremes_do_not_saturate() {
+    // Activations at both ends (+127 and -128 become 255 and 0 unsigned)
+    // against weights at ±64: the largest i16 pair sums the quad kernel makes.
+    let (m, k, n) = (7, 1024, 17);
+    for (a_val, w_val) in [(127i8, 64i8), (127, -64), (-128, 64), (-128, -64)] {
+        let a = vec![a_val; m * k];
+        let b = vec![w_val; k * n];
+        let packed = PackedS8::from_kn(&b, k, n).unwrap();
+        assert!(packed.is_quads());
+        for isa in Isa::available() {
+            let mut out = vec![0; m * n];
+            int8::gemm_with(isa, &a, m, &packed, &mut out, &RawI32).unwrap();
+            let want = a_val as i32 * w_val as i32 * k as i32;
+            assert!(out.iter().all(|&v| v == want), "isa {isa}, {a_val}·{w_val}");
+        }
+    }
+    // One weight past ±64 and the exact pairs layout is used instead.
+    let mut b = vec![64i8; 4 * 3];
+    b[5] = -65;
+    assert!(!PackedS8::from_kn(&b, 4, 3).unwrap().is_quads());
+    assert!(quantize_rows_to_levels(&[1.0, 2.0], 2, 0).is_err());
 }
 
 #[test]

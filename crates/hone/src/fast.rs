@@ -7,7 +7,7 @@ use std::path::Path;
 use hone_compress::quant::{self, Batch, Plan, Scheme, SourceModel};
 use hone_data::tokenize::{EncodedBatch, TextTokenizer};
 use hone_data::windows::predict_sorted;
-use hone_model::engine::{FastBert, Storage};
+use hone_model::engine::{FastBert, Storage, WeightBits};
 use hone_tasks::classify::softmax_in_place;
 
 use crate::Result;
@@ -23,14 +23,15 @@ pub fn load(dir: &Path) -> Result<FastBert> {
 
 /// Loads the f32 folder `dir` and quantizes it in memory with `scheme`
 /// (dynamic schemes only: static ones need calibration texts), as `hone
-/// quantize` does by default.
-pub fn quantized_in_memory(dir: &Path, scheme: Scheme) -> Result<FastBert> {
+/// quantize` does by default, int8 weights on the grid of `bits`.
+pub fn quantized_in_memory(dir: &Path, scheme: Scheme, bits: WeightBits) -> Result<FastBert> {
     let source = SourceModel::open(dir)?;
-    let plan = if scheme == Scheme::Int8Dynamic {
+    let mut plan = if scheme == Scheme::Int8Dynamic {
         int8_dynamic_plan(dir, &source)?
     } else {
         Plan::new(scheme)
     };
+    plan.weight_bits = bits;
     Ok(quant::quantize(&source, &plan)?.engine)
 }
 

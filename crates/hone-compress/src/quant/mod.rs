@@ -11,7 +11,7 @@ pub mod smooth;
 
 use std::collections::BTreeSet;
 
-use hone_model::engine::{FastBert, LinearId, Role, Storage, Table, Weights};
+use hone_model::engine::{FastBert, Linear, LinearId, Role, Storage, Table, WeightBits, Weights};
 use serde::{Deserialize, Serialize};
 
 pub use crate::source::{Extra, SourceModel};
@@ -71,6 +71,8 @@ pub struct Plan {
     pub smoothing: Option<Smoothing>,
     /// Where the calibration texts came from, for the record.
     pub calibration_source: Option<String>,
+    /// The grid of int8 weights (7 bits: the faster exact kernel on AVX2).
+    pub weight_bits: WeightBits,
 }
 
 impl Plan {
@@ -82,6 +84,7 @@ impl Plan {
             calibration: Vec::new(),
             calibration_source: None,
             smoothing: None,
+            weight_bits: WeightBits::Eight,
         }
     }
 }
@@ -109,6 +112,10 @@ pub struct QuantInfo {
     /// The model folder it was quantized from.
     pub source: String,
     pub word_embeddings: Storage,
+    /// The grid of the int8 dense layers' weights (folders written before
+    /// 7-bit weights existed read as 8).
+    #[serde(default)]
+    pub weight_bits: WeightBits,
     pub layers: Vec<LayerInfo>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub calibration: Option<CalibrationInfo>,
@@ -167,20 +174,25 @@ pub fn quantize(source: &SourceModel, plan: &Plan) -> Result<QuantizedModel> {
             plan.scheme.name()
         )));
     }
-    // Smoothed layers are built in f32, then quantized with their factors.
-    let smoothed = |id: LinearId| {
-        plan.smoothing.is_some() && smooth::ROLES.contains(&id.role) && choose(id) == Storage::Int8
-    };
-    let mut engine = source.engine(|id| {
-        if smoothed(id) {
-            Storage::F32
-        } else {
-            choose(id)
-        }
-    })?;
-    if let Some(smoothing) = &plan.smoothing {
-        smoothing.apply(&mut engine, smoothed)?;
+    if plan.weight_bits != WeightBits::Eight && plan.scheme == Scheme::Int8Qat {
+        return Err(CompressError::Invalid(
+            "int8-qat fine-tuned against 8-bit weights; quantize it with 8-bit weights".into(),
+        ));
     }
+    // int8 layers are built in f32, then quantized on the plan's grid —
+    // the smoothed ones with their factors.
+    let int8 = |id: LinearId| choose(id) == Storage::Int8;
+    let smoothed =
+        |id: LinearId| plan.smoothing.is_some() && smooth::ROLES.contains(&id.role) && int8(id);
+    let mut engine = source.engine(|id| if int8(id) { Storage::F32 } else { choose(id) })?;
+    if let Some(smoothing) = &plan.smoothing {
+        smoothing.apply(&mut engine, smoothed, plan.weight_bits)?;
+    }
+    quantize_f32_layers(
+        &mut engine,
+        |id| int8(id) && !smoothed(id),
+        plan.weight_bits,
+    )?;
     let mut calibration = None;
     if let Scheme::Int8Static { method } = plan.scheme {
         // Scales come from what the f32 model's layers see.
@@ -218,6 +230,7 @@ pub fn quantize(source: &SourceModel, plan: &Plan) -> Result<QuantizedModel> {
         scheme: plan.scheme,
         source: source.dir.display().to_string(),
         word_embeddings: word_storage,
+        weight_bits: plan.weight_bits,
         layers: layer_infos(&engine),
         calibration,
         smoothing: plan.smoothing.as_ref().map(|s| s.info.clone()),
@@ -229,6 +242,27 @@ pub fn quantize(source: &SourceModel, plan: &Plan) -> Result<QuantizedModel> {
         extras: source.extras.clone(),
         info,
     })
+}
+
+/// Quantizes each still-f32 dense layer that `chosen` names to int8 on the
+/// grid of `bits`.
+fn quantize_f32_layers(
+    engine: &mut FastBert,
+    chosen: impl Fn(LinearId) -> bool,
+    bits: WeightBits,
+) -> Result<()> {
+    for (layer, block) in engine.blocks.iter_mut().enumerate() {
+        for role in Role::ALL {
+            let target = block.linear_mut(role);
+            if !chosen(LinearId { layer, role }) || !matches!(target.weights, Weights::F32(_)) {
+                continue;
+            }
+            let w = target.weight_out_in();
+            let bias = std::mem::take(&mut target.bias);
+            *target = Linear::int8_with(&w, bias, target.d_out, target.d_in, bits)?;
+        }
+    }
+    Ok(())
 }
 
 fn layer_infos(engine: &FastBert) -> Vec<LayerInfo> {

@@ -23,7 +23,7 @@
 
 use std::collections::HashMap;
 
-use hone_model::engine::{FastBert, Linear, LinearId, Role, Storage, Weights};
+use hone_model::engine::{FastBert, Linear, LinearId, Role, Storage, WeightBits, Weights};
 use serde::{Deserialize, Serialize};
 
 use super::calibrate::Batch;
@@ -98,7 +98,12 @@ impl Smoothing {
 
     /// Quantizes each layer of `engine` that `smoothed` names — built in
     /// f32 for this — to int8 with its inputs smoothed.
-    pub fn apply(&self, engine: &mut FastBert, smoothed: impl Fn(LinearId) -> bool) -> Result<()> {
+    pub fn apply(
+        &self,
+        engine: &mut FastBert,
+        smoothed: impl Fn(LinearId) -> bool,
+        bits: WeightBits,
+    ) -> Result<()> {
         for (layer, block) in engine.blocks.iter_mut().enumerate() {
             for role in ROLES {
                 let id = LinearId { layer, role };
@@ -119,7 +124,7 @@ impl Smoothing {
                 let w = target.weight_out_in();
                 let f = factors(act, &weight_column_max(&w, target.d_in), self.info.alpha);
                 let bias = std::mem::take(&mut target.bias);
-                *target = Linear::int8_smoothed(&w, bias, target.d_out, target.d_in, &f)?;
+                *target = Linear::int8_smoothed(&w, bias, target.d_out, target.d_in, &f, bits)?;
             }
         }
         Ok(())

@@ -2,16 +2,18 @@
 //! epilogue (i32 out, or dequantized f32 with scales and bias) fused in.
 //!
 //! A is the activations (int8, row-major, quantized per row at run time);
-//! B is the weights, packed once into [`PackedS8`]. Both are widened to i16
-//! and multiplied pairwise along K (`vpmaddwd` on AVX2), which is exact: no
-//! product pair of int8 values can saturate i16 arithmetic, so every fast
-//! path equals the scalar [`reference`] bit for bit. (The faster-looking
-//! `vpmaddubsw` u8×s8 instruction saturates at i16 and would not be exact.)
+//! B is the weights, packed once into [`PackedS8`] in one of two layouts
+//! (see `pack`): any int8 weights are widened to i16 and multiplied pairwise
+//! along K (`vpmaddwd` on AVX2); weights within ±64 (7-bit quantization)
+//! are kept as bytes and multiplied by fours with A made unsigned
+//! (`vpmaddubsw`, twice the multiply-adds per instruction). Both are exact —
+//! neither can saturate its i16 intermediate — so every fast path equals
+//! the scalar [`reference`] bit for bit.
 //!
 //! Blocking: the output is cut into blocks of whole micro-tile rows, one
-//! rayon task each; a task packs its rows of A (i16, interleaved by pairs of
-//! K) and sweeps every 16-column panel of B with a 6×16 micro-kernel whose
-//! 12 accumulators stay in registers for the whole K loop.
+//! rayon task each; a task packs its rows of A in the weights' layout and
+//! sweeps every 16-column panel of B with a 6×16 micro-kernel whose 12
+//! accumulators stay in registers for the whole K loop.
 
 mod kernel_avx2;
 mod kernel_portable;
@@ -22,7 +24,8 @@ use rayon::prelude::*;
 
 use crate::error::check_len;
 use crate::{Isa, KernelError};
-pub use pack::PackedS8;
+use pack::Layout;
+pub use pack::{PackedS8, QUAD_WEIGHT_MAX};
 
 /// Rows of a micro-tile.
 pub const MR: usize = 6;
@@ -173,15 +176,7 @@ pub fn gemm_with<E: Epilogue>(
             let rows = out_block.len() / n;
             let a_block = &a[row0 * k..(row0 + rows) * k];
             match isa {
-                Isa::Portable => run_block(
-                    kernel_portable::kernel,
-                    a_block,
-                    row0,
-                    rows,
-                    b,
-                    out_block,
-                    epilogue,
-                ),
+                Isa::Portable => run_block(&PORTABLE, a_block, row0, rows, b, out_block, epilogue),
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `isa` passed `checked()`: AVX2 was detected.
                 Isa::Avx2 => unsafe { run_block_avx2(a_block, row0, rows, b, out_block, epilogue) },
@@ -204,21 +199,34 @@ unsafe fn run_block_avx2<E: Epilogue>(
     out_block: &mut [E::Out],
     epilogue: &E,
 ) {
-    run_block(
-        kernel_avx2::kernel,
-        a_block,
-        row0,
-        rows,
-        b,
-        out_block,
-        epilogue,
-    )
+    run_block(&AVX2, a_block, row0, rows, b, out_block, epilogue)
 }
 
-/// One task: packs `rows` rows of A and sweeps every panel of B.
+/// The micro-kernels of one instruction set, one per layout.
+struct Kernels {
+    /// One packed tile of A (`pairs × MR` i16 pairs) times one panel of B
+    /// (`pairs × NR` i16 pairs) into the tile (overwritten).
+    pairs: fn(&[i16], &[i16], usize, &mut Tile),
+    /// One tile of A (`quads × MR` u8 quads) times one panel of B (`quads ×
+    /// NR` i8 quads), starting from the panel's column corrections.
+    quads: fn(&[u8], &[i8], usize, &[i32], &mut Tile),
+}
+
+const PORTABLE: Kernels = Kernels {
+    pairs: kernel_portable::kernel_pairs,
+    quads: kernel_portable::kernel_quads,
+};
+
+const AVX2: Kernels = Kernels {
+    pairs: kernel_avx2::kernel_pairs,
+    quads: kernel_avx2::kernel_quads,
+};
+
+/// One task: packs `rows` rows of A in the weights' layout and sweeps every
+/// panel of B.
 #[inline(always)]
 fn run_block<E: Epilogue>(
-    kernel: Kernel,
+    kernels: &Kernels,
     a_block: &[i8],
     row0: usize,
     rows: usize,
@@ -226,34 +234,85 @@ fn run_block<E: Epilogue>(
     out_block: &mut [E::Out],
     epilogue: &E,
 ) {
-    let (k, n) = (b.k(), b.n());
-    let a_packed = pack::pack_a(a_block, rows, k);
-    let pairs = b.pairs();
-    let mut tile: Tile = [0; MR * NR];
-    for panel in 0..b.panels() {
-        let b_panel = b.panel(panel);
-        let col = panel * NR;
-        let cols = NR.min(n - col);
-        for (t, a_tile) in a_packed.chunks_exact(pairs * 2 * MR).enumerate() {
-            kernel(a_tile, b_panel, pairs, &mut tile);
-            let row = t * MR;
-            epilogue.write(
-                &tile,
+    let k = b.k();
+    let sweep = Sweep {
+        b,
+        row0,
+        rows,
+        epilogue,
+    };
+    match b.layout() {
+        Layout::Pairs(data) => {
+            let pairs = b.pairs();
+            let panel_len = pairs * 2 * NR;
+            let a_packed = pack::pack_a_pairs(a_block, rows, k);
+            sweep.run(
+                &a_packed,
+                pairs * 2 * MR,
                 out_block,
-                n,
-                row,
-                row0 + row,
-                MR.min(rows - row),
-                col,
-                cols,
+                |a_tile, panel, tile| {
+                    let b_panel = &data[panel * panel_len..(panel + 1) * panel_len];
+                    (kernels.pairs)(a_tile, b_panel, pairs, tile)
+                },
+            );
+        }
+        Layout::Quads { data, offsets } => {
+            let quads = b.quads();
+            let panel_len = quads * 4 * NR;
+            let a_packed = pack::pack_a_quads(a_block, rows, k);
+            sweep.run(
+                &a_packed,
+                quads * 4 * MR,
+                out_block,
+                |a_tile, panel, tile| {
+                    let b_panel = &data[panel * panel_len..(panel + 1) * panel_len];
+                    let offsets = &offsets[panel * NR..(panel + 1) * NR];
+                    (kernels.quads)(a_tile, b_panel, quads, offsets, tile)
+                },
             );
         }
     }
 }
 
-/// A micro-kernel: one packed tile of A (`pairs × MR` i16 pairs) times one
-/// packed panel of B (`pairs × NR` i16 pairs) into `tile` (overwritten).
-type Kernel = fn(&[i16], &[i16], usize, &mut Tile);
+/// The loop over B's panels and A's tiles a task runs, whatever the layout.
+struct Sweep<'a, E> {
+    b: &'a PackedS8,
+    row0: usize,
+    rows: usize,
+    epilogue: &'a E,
+}
+
+impl<E: Epilogue> Sweep<'_, E> {
+    #[inline(always)]
+    fn run<T>(
+        &self,
+        a_packed: &[T],
+        a_tile_len: usize,
+        out_block: &mut [E::Out],
+        mut multiply: impl FnMut(&[T], usize, &mut Tile),
+    ) {
+        let n = self.b.n();
+        let mut tile: Tile = [0; MR * NR];
+        for panel in 0..self.b.panels() {
+            let col = panel * NR;
+            let cols = NR.min(n - col);
+            for (t, a_tile) in a_packed.chunks_exact(a_tile_len).enumerate() {
+                multiply(a_tile, panel, &mut tile);
+                let row = t * MR;
+                self.epilogue.write(
+                    &tile,
+                    out_block,
+                    n,
+                    row,
+                    self.row0 + row,
+                    MR.min(self.rows - row),
+                    col,
+                    cols,
+                );
+            }
+        }
+    }
+}
 
 /// Rows per rayon task: whole micro-tiles, about four tasks per thread so
 /// that both cores stay busy even at batch 1 (M = 128), at most 8 tiles so a

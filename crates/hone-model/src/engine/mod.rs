@@ -14,7 +14,7 @@ mod linear;
 
 use rayon::prelude::*;
 
-pub use linear::{Format, Linear, Weights};
+pub use linear::{Format, Linear, WeightBits, Weights};
 
 use crate::config::BertConfig;
 use crate::{ModelError, Result};

@@ -10,7 +10,7 @@ use hone::backend::{BackendJob, dispatch};
 use hone::bench::{Timing, full_batch, time};
 use hone::compress::quant::{self, Scheme};
 use hone::model::BertModel;
-use hone::model::engine::FastBert;
+use hone::model::engine::{FastBert, WeightBits};
 use hone::model::pooling::mean_pool;
 use hone::models::resolve_model;
 
@@ -30,7 +30,8 @@ pub struct BenchArgs {
     /// Timed runs per cell after one warm-up (default: 20 at batch 1, fewer for larger batches).
     #[arg(long)]
     pub runs: Option<usize>,
-    /// What to time, comma-separated: burn (the --backend, f32), f32, int8, int4 (hone's engine).
+    /// What to time, comma-separated: burn (the --backend, f32), f32, int8, int8-w7 (7-bit
+    /// weights), int4 (hone's engine).
     /// Default: all four for an f32 folder; the folder as saved for a quantized one.
     #[arg(long, value_delimiter = ',')]
     pub paths: Vec<String>,
@@ -86,7 +87,7 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<(), Failure> {
                     Some(model.engine),
                 )
             }
-            "f32" | "int8" | "int4" if quantized => {
+            "f32" | "int8" | "int8-w7" | "int4" if quantized => {
                 return Err(Failure::Usage(format!(
                     "`{path}` quantizes an f32 folder; {} is already quantized (use the default paths)",
                     dir.display()
@@ -95,18 +96,31 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<(), Failure> {
             "f32" => ("hone engine f32".into(), Some(hone::fast::load(&dir)?)),
             "int8" => (
                 "hone engine int8-dynamic".into(),
-                Some(hone::fast::quantized_in_memory(&dir, Scheme::Int8Dynamic)?),
+                Some(hone::fast::quantized_in_memory(
+                    &dir,
+                    Scheme::Int8Dynamic,
+                    WeightBits::Eight,
+                )?),
+            ),
+            "int8-w7" => (
+                "hone engine int8-dynamic, 7-bit weights".into(),
+                Some(hone::fast::quantized_in_memory(
+                    &dir,
+                    Scheme::Int8Dynamic,
+                    WeightBits::Seven,
+                )?),
             ),
             "int4" => (
                 "hone engine int4-weight g32".into(),
                 Some(hone::fast::quantized_in_memory(
                     &dir,
                     Scheme::Int4Weight { group: 32 },
+                    WeightBits::Eight,
                 )?),
             ),
             other => {
                 return Err(Failure::Usage(format!(
-                    "unknown path `{other}` (burn, f32, int8, int4)"
+                    "unknown path `{other}` (burn, f32, int8, int8-w7, int4)"
                 )));
             }
         };
