@@ -1,8 +1,9 @@
 //! The ceiling the kernels work under: how many multiply-adds per second
 //! this CPU's vector units issue when nothing but the innermost instructions
-//! run — `vpmaddwd` + `vpaddd` (the exact int8 kernel's pair: 16 i16×i16
-//! multiply-adds into i32) against `vfmadd231ps` (the f32 kernel's: 8), on
-//! one thread and on two. Eight or twelve independent accumulators hide
+//! run — `vpmaddwd` + `vpaddd` (the 8-bit-weight int8 kernel's pair: 16
+//! i16×i16 multiply-adds into i32), `vpmaddubsw` + `vpmaddwd` + `vpaddd`
+//! (the 7-bit-weight kernel's triple: 32 u8×s8) and `vfmadd231ps` (the f32
+//! kernel's: 8), on one thread and on two. Eight or twelve independent accumulators hide
 //! the latencies, so the loop measures issue throughput. Compare the
 //! `matmul` group's GOP/s with these to see how close a kernel runs to the
 //! machine (GOP/s = 2 × multiply-adds). `cargo xtask bench kernels`.
@@ -19,6 +20,9 @@ mod x86 {
 
     /// 8 × (`vpmaddwd` + `vpaddd`) per trip: 128 multiply-adds.
     pub const MADD_PER_TRIP: u64 = 8 * 16;
+    /// 6 × (`vpmaddubsw` + `vpmaddwd` by ones + `vpaddd`) per trip: 192
+    /// multiply-adds (u8 × s8, the 7-bit-weight kernel's triple).
+    pub const MADDUBS_PER_TRIP: u64 = 6 * 32;
     /// 12 × `vfmadd231ps` per trip: 96 multiply-adds.
     pub const FMA_PER_TRIP: u64 = 12 * 8;
 
@@ -43,6 +47,31 @@ mod x86 {
                     t0 = out(ymm_reg) _, t1 = out(ymm_reg) _, t2 = out(ymm_reg) _, t3 = out(ymm_reg) _,
                     c0 = inout(ymm_reg) z => _, c1 = inout(ymm_reg) z => _, c2 = inout(ymm_reg) z => _, c3 = inout(ymm_reg) z => _,
                     c4 = inout(ymm_reg) z => _, c5 = inout(ymm_reg) z => _, c6 = inout(ymm_reg) z => _, c7 = inout(ymm_reg) z => _,
+                    options(nomem, nostack),
+                );
+            }
+        }
+    }
+
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn maddubs_madd_add(trips: u64) {
+        let z = _mm256_setzero_si256();
+        for _ in 0..trips {
+            // SAFETY: register-only instructions; AVX2 is checked by the caller.
+            unsafe {
+                asm!(
+                    "vpmaddubsw {t0}, {a}, {b}", "vpmaddwd {t0}, {t0}, {one}", "vpaddd {c0}, {c0}, {t0}",
+                    "vpmaddubsw {t1}, {a}, {b}", "vpmaddwd {t1}, {t1}, {one}", "vpaddd {c1}, {c1}, {t1}",
+                    "vpmaddubsw {t2}, {a}, {b}", "vpmaddwd {t2}, {t2}, {one}", "vpaddd {c2}, {c2}, {t2}",
+                    "vpmaddubsw {t0}, {a}, {b}", "vpmaddwd {t0}, {t0}, {one}", "vpaddd {c3}, {c3}, {t0}",
+                    "vpmaddubsw {t1}, {a}, {b}", "vpmaddwd {t1}, {t1}, {one}", "vpaddd {c4}, {c4}, {t1}",
+                    "vpmaddubsw {t2}, {a}, {b}", "vpmaddwd {t2}, {t2}, {one}", "vpaddd {c5}, {c5}, {t2}",
+                    a = in(ymm_reg) z, b = in(ymm_reg) z, one = in(ymm_reg) z,
+                    t0 = out(ymm_reg) _, t1 = out(ymm_reg) _, t2 = out(ymm_reg) _,
+                    c0 = inout(ymm_reg) z => _, c1 = inout(ymm_reg) z => _, c2 = inout(ymm_reg) z => _,
+                    c3 = inout(ymm_reg) z => _, c4 = inout(ymm_reg) z => _, c5 = inout(ymm_reg) z => _,
                     options(nomem, nostack),
                 );
             }
@@ -87,8 +116,13 @@ fn peak(c: &mut Criterion) {
     group.measurement_time(std::time::Duration::from_secs(2));
     group.warm_up_time(std::time::Duration::from_millis(300));
     type Loop = unsafe fn(u64);
-    let loops: [(&str, Loop, u64); 2] = [
+    let loops: [(&str, Loop, u64); 3] = [
         ("vpmaddwd+vpaddd", x86::madd_add, x86::MADD_PER_TRIP),
+        (
+            "vpmaddubsw+vpmaddwd+vpaddd",
+            x86::maddubs_madd_add,
+            x86::MADDUBS_PER_TRIP,
+        ),
         ("vfmadd231ps", x86::fma, x86::FMA_PER_TRIP),
     ];
     for (name, run, macs) in loops {
