@@ -7,7 +7,7 @@
 //!   weights within ±64, see `pack`), `vpmaddwd` by ones (adjacent i16
 //!   pairs to i32) and `vpaddd`: 32 multiply-adds per two multiply
 //!   instructions, which `cargo xtask bench kernels`' `isa-peak` group puts
-//!   at 1.7× the pairs' rate on this CPU (AMD EPYC, Zen 3, no VNNI).
+//!   at 1.3–1.5× the pairs' rate on this CPU (AMD EPYC, Zen 3, no VNNI).
 
 use super::{NR, Tile};
 

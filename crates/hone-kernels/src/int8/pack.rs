@@ -164,7 +164,7 @@ fn pack_quads(k: usize, n: usize, get: &impl Fn(usize, usize) -> i8) -> Layout {
 }
 
 /// A product over an empty inner dimension has nothing to pack (and the
-/// kernels step through K in pairs), so it is refused up front.
+/// kernels step through K in pairs or quads), so it is refused up front.
 fn nonzero_k(k: usize) -> Result<(), KernelError> {
     if k == 0 {
         Err(KernelError::InnerDim { a: 0, b: 0 })

@@ -29,8 +29,8 @@ pub struct QuantizeArgs {
     /// int8-qat (quantization-aware fine-tuning, then int8-dynamic), int4-weight.
     #[arg(long)]
     pub scheme: String,
-    /// int8 weights on a 7-bit grid (±64: the exact `vpmaddubsw` kernel, up to 1.7×
-    /// the multiply rate on AVX2 without VNNI) or 8 (±127, `vpmaddwd`).
+    /// int8 weights on a 7-bit grid (±64: the exact `vpmaddubsw` kernel, faster on AVX2
+    /// without VNNI, embeddings a little less exact) or 8 (±127, `vpmaddwd`).
     #[arg(long, default_value = "8")]
     pub weight_bits: WeightBits,
     /// Group size of int4-weight: 32, 64 or 128 input values per scale.
