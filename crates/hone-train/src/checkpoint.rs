@@ -219,6 +219,8 @@ mod tests {
         a: burn::nn::Linear<B>,
     }
 
+    // Never built: only its record type is read, as "another model".
+    #[allow(dead_code)]
     #[derive(Module, Debug)]
     struct Two<B: Backend> {
         a: burn::nn::Linear<B>,
