@@ -1,7 +1,8 @@
 //! `cargo xtask experiment NAME [--only RUN] [--force]`: runs the
 //! fine-tuning runs described by `xtask/experiments/NAME.toml` through the
 //! `hone` program and writes `results/experiments/NAME/summary.md` (a
-//! markdown table, with the git revision, machine and date) next to each
+//! markdown table, with the git revision, machine and date, and the mean
+//! and standard error of every run repeated over seeds) next to each
 //! run's own folder (model, run log, curves, metrics.json).
 //!
 //! A run whose `metrics.json` exists is not repeated (its numbers are read
@@ -198,5 +199,120 @@ fn render(name: &str, exp: &Experiment, rows: &[Row]) -> String {
                 .map_or("–".into(), |b| format!("{:.2}", b / (1u64 << 30) as f64)),
         ));
     }
+    let repeated = seed_means(rows);
+    if !repeated.is_empty() {
+        s.push_str(
+            "\nRuns repeated over seeds: the mean, and the standard error of the mean \
+             (sample standard deviation / √n), so a difference between runs can be read \
+             against the seed noise.\n\n\
+             | run | seeds | test acc mean ± SE | test macro-F1 mean ± SE | val acc mean ± SE |\n\
+             |---|---|---|---|---|\n",
+        );
+        for m in repeated {
+            s.push_str(&format!(
+                "| {} | {} | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.4} ± {:.4} |\n",
+                m.run,
+                m.seeds,
+                m.test_accuracy.0,
+                m.test_accuracy.1,
+                m.test_macro_f1.0,
+                m.test_macro_f1.1,
+                m.val_accuracy.0,
+                m.val_accuracy.1,
+            ));
+        }
+    }
     s
+}
+
+/// Mean and standard error over the seeds of one run.
+#[derive(Debug, PartialEq)]
+struct SeedMean {
+    run: String,
+    seeds: usize,
+    test_accuracy: (f64, f64),
+    test_macro_f1: (f64, f64),
+    val_accuracy: (f64, f64),
+}
+
+/// One [`SeedMean`] per run that has two seeds or more, in table order.
+fn seed_means(rows: &[Row]) -> Vec<SeedMean> {
+    let mut names: Vec<&str> = Vec::new();
+    for r in rows {
+        if !names.contains(&r.run.as_str()) {
+            names.push(&r.run);
+        }
+    }
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let runs: Vec<&Row> = rows.iter().filter(|r| r.run == name).collect();
+            let stat = |pick: &dyn Fn(&serde_json::Value) -> Option<f64>| {
+                let v: Vec<f64> = runs.iter().filter_map(|r| pick(&r.metrics)).collect();
+                mean_and_standard_error(&v)
+            };
+            (runs.len() >= 2).then(|| SeedMean {
+                run: name.to_string(),
+                seeds: runs.len(),
+                test_accuracy: stat(&|m| m["test"]["accuracy"].as_f64()),
+                test_macro_f1: stat(&|m| m["test"]["macro_f1"].as_f64()),
+                val_accuracy: stat(&|m| m["validation"]["accuracy"].as_f64()),
+            })
+        })
+        .collect()
+}
+
+/// The mean of `v` and its standard error (sample standard deviation over
+/// √n); NaN for fewer than two values.
+fn mean_and_standard_error(v: &[f64]) -> (f64, f64) {
+    if v.len() < 2 {
+        return (f64::NAN, f64::NAN);
+    }
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (var / n).sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(run: &str, seed: u64, test: f64, val: f64) -> Row {
+        Row {
+            run: run.into(),
+            seed,
+            metrics: serde_json::json!({
+                "test": {"accuracy": test, "macro_f1": test - 0.001},
+                "validation": {"accuracy": val},
+            }),
+            peak_memory: None,
+        }
+    }
+
+    #[test]
+    fn standard_error_is_sample_sd_over_root_n() {
+        // The four Pang & Lee seeds of the README: mean 0.8216, SE 0.0057.
+        let (mean, se) = mean_and_standard_error(&[0.8250, 0.83625, 0.81125, 0.81375]);
+        assert!((mean - 0.8215625).abs() < 1e-12, "{mean}");
+        assert!((se - 0.0057367).abs() < 1e-6, "{se}");
+        assert!(mean_and_standard_error(&[0.5]).1.is_nan());
+    }
+
+    #[test]
+    fn only_runs_with_several_seeds_are_summarized_in_order() {
+        let rows = [
+            row("b", 42, 0.8, 0.7),
+            row("a", 42, 0.9, 0.9),
+            row("b", 43, 0.6, 0.9),
+        ];
+        let means = seed_means(&rows);
+        assert_eq!(means.len(), 1);
+        let m = &means[0];
+        assert_eq!((m.run.as_str(), m.seeds), ("b", 2));
+        assert!((m.test_accuracy.0 - 0.7).abs() < 1e-12);
+        assert!((m.test_accuracy.1 - 0.1).abs() < 1e-12);
+        assert!((m.test_macro_f1.0 - 0.699).abs() < 1e-12);
+        assert!((m.val_accuracy.0 - 0.8).abs() < 1e-12);
+    }
 }
