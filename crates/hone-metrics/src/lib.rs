@@ -1,5 +1,5 @@
 //! hone-metrics — layer 1 of hone, plain Rust with no burn dependency:
-//! classification metrics, BLEU/chrF and ROUGE with exact parity to the
+//! classification metrics and log loss, BLEU/chrF and ROUGE with exact parity to the
 //! reference tools, and uncertainty/significance for A/B comparisons.
 //!
 //! Reference behaviour: scikit-learn (classification), sacrebleu 2.6.0
@@ -15,6 +15,7 @@ mod chrf;
 mod classify;
 mod error;
 mod fasthash;
+mod log_loss;
 mod mcnemar;
 mod perplexity;
 mod porter;
@@ -34,6 +35,7 @@ pub use classify::{
     ConfusionMatrix, Prf, PrfReport, accuracy, classification_report,
 };
 pub use error::{MetricsError, Result};
+pub use log_loss::log_loss;
 pub use mcnemar::{EXACT_BELOW, McNemarMethod, McNemarResult, mcnemar, mcnemar_from_counts};
 pub use perplexity::{LogProbSum, Perplexity, PerplexityAccumulator, PerplexityScore, perplexity};
 pub use porter::porter_stem;

@@ -1,4 +1,4 @@
-//! Classification, McNemar, perplexity and the deterministic parts of the
+//! Classification, log loss, McNemar, perplexity and the deterministic parts of the
 //! significance tests against scikit-learn, scipy and sacrebleu
 //! (fixtures/metrics/golden.json).
 
@@ -6,7 +6,7 @@ mod common;
 
 use common::{close, f64s, golden};
 use hone_metrics::{
-    ConfusionMatrix, McNemarMethod, classification_report, mcnemar_from_counts, p_value,
+    ConfusionMatrix, McNemarMethod, classification_report, log_loss, mcnemar_from_counts, p_value,
     percentile_interval, perplexity,
 };
 use serde_json::Value;
@@ -148,6 +148,23 @@ fn mcnemar_matches_scipy() {
                 "chi2_corrected"
             }
         );
+    }
+}
+
+#[test]
+fn log_loss_matches_scikit_learn() {
+    let g = golden();
+    for e in g["log_loss"].as_array().unwrap() {
+        let name = e["name"].as_str().unwrap();
+        let gold: Vec<usize> = e["gold"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap() as usize)
+            .collect();
+        let probs: Vec<Vec<f64>> = e["probs"].as_array().unwrap().iter().map(f64s).collect();
+        let got = log_loss(&gold, &probs).unwrap();
+        close(name, "log_loss", got, e["log_loss"].as_f64().unwrap());
     }
 }
 

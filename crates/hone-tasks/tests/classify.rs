@@ -92,7 +92,7 @@ fn a_tiny_model_overfits_a_tiny_data_set() {
         &device,
     )
     .unwrap();
-    let (_, report) = evaluate(
+    let report = evaluate(
         &outcome.model,
         &tokenizer,
         &data.train,
@@ -100,7 +100,8 @@ fn a_tiny_model_overfits_a_tiny_data_set() {
         16,
         &device,
     )
-    .unwrap();
+    .unwrap()
+    .report;
     assert_eq!(report.accuracy, 1.0, "training accuracy after overfitting");
     let log = hone_train::log::read_log(&outcome.log_path).unwrap();
     let losses: Vec<f64> = log
@@ -118,9 +119,11 @@ fn a_tiny_model_overfits_a_tiny_data_set() {
     );
     assert!(run.path().join("curves.svg").is_file());
 
-    // Early stopping: once validation accuracy stops rising (it reaches 1.0
-    // here), two validations without improvement end the run, and the
-    // returned model is the best one, not the last.
+    // Early stopping: two validations without a higher accuracy end the run
+    // (here the first three validations all score 1 of 3 while the loss
+    // falls). Among the validations at the best accuracy the one with the
+    // lowest validation log loss is kept — here the last, where keeping the
+    // first best would return step 2 — and that model is returned.
     B::seed(&device, 3);
     let encoder = BertModel::<B>::init(&tiny_config(), false, &device).unwrap();
     let model = TextClassifier::new(encoder, 3, Pooling::Mean, 0.0);
@@ -142,12 +145,35 @@ fn a_tiny_model_overfits_a_tiny_data_set() {
     let s = &outcome.state;
     assert!(s.stopped_early, "stopped early");
     assert!(s.step < 40 * 4, "before the last epoch: {}", s.step);
+    let evals: Vec<(usize, f64, f64)> = hone_train::log::read_log(&outcome.log_path)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e {
+            hone_train::log::LogEntry::Eval { step, metrics, .. } => {
+                Some((step, metrics["accuracy"], metrics["log_loss"]))
+            }
+            _ => None,
+        })
+        .collect();
+    let top = evals.iter().map(|e| e.1).fold(f64::MIN, f64::max);
+    let first_top = evals.iter().find(|e| e.1 == top).unwrap().0;
     assert_eq!(
-        s.best_step.unwrap() + 4,
+        first_top + 4,
         s.step,
-        "two evaluations (4 steps) after the best"
+        "two evaluations (4 steps) after the accuracy peaked: {evals:?}"
     );
-    let (_, report) = evaluate(
+    let (winner, _, winner_loss) = evals
+        .iter()
+        .filter(|e| e.1 == top)
+        .copied()
+        .min_by(|a, b| a.2.total_cmp(&b.2))
+        .unwrap();
+    assert_eq!(
+        s.best_step,
+        Some(winner),
+        "ties go to the lowest loss: {evals:?}"
+    );
+    let scored = evaluate(
         &outcome.model,
         &tokenizer,
         &data.validation,
@@ -157,9 +183,14 @@ fn a_tiny_model_overfits_a_tiny_data_set() {
     )
     .unwrap();
     assert_eq!(
-        report.accuracy,
+        scored.report.accuracy,
         s.best_metric.unwrap(),
         "the best model is returned"
+    );
+    assert!(
+        (scored.log_loss - winner_loss).abs() < 1e-4,
+        "the tie's winner is returned: {} vs {winner_loss}",
+        scored.log_loss
     );
 }
 
@@ -314,7 +345,7 @@ fn mixed_precision_trains_without_nan_on_flex() {
                 "bf16 needs no loss scale"
             ),
         }
-        let (_, report) = evaluate(
+        let report = evaluate(
             &outcome.model,
             &tokenizer,
             &data.train,
@@ -322,7 +353,8 @@ fn mixed_precision_trains_without_nan_on_flex() {
             16,
             &device,
         )
-        .unwrap();
+        .unwrap()
+        .report;
         assert!(report.accuracy > 0.9, "{precision:?}: {}", report.accuracy);
     }
 }

@@ -2,7 +2,8 @@
 //! backward → gradient accumulation → loss-scale check → global-norm
 //! clipping → grouped AdamW step at the scheduled LR (→ an optional moving
 //! average of the weights, [`crate::ema`]), with periodic
-//! validation, early stopping on the primary metric, atomic checkpoints, a
+//! validation, early stopping on the primary metric (ties broken by the
+//! task's tie-break metric, e.g. the validation loss), atomic checkpoints, a
 //! JSONL run log, a progress bar and an SVG of the curves.
 //!
 //! Determinism: the loop's position (epoch, micro-batch) is the only data
@@ -143,8 +144,8 @@ struct SavedState {
 
 /// What a finished run returns.
 pub struct TrainOutcome<M> {
-    /// The best model by the primary validation metric (the last one when
-    /// validation never ran).
+    /// The best model by the primary validation metric, ties going to the
+    /// lower tie-break metric (the last model when validation never ran).
     pub model: M,
     pub state: LoopState,
     pub log_path: PathBuf,
@@ -431,13 +432,22 @@ fn evaluate_and_keep_best<B: AutodiffBackend, T: TrainTask<B>>(
             task.primary_metric()
         ))
     })?;
-    if state.best_metric.is_none_or(|best| value > best) {
+    let tie_break = task.tie_break_metric().map(|name| {
+        (
+            metrics.get(name).copied(),
+            state.best_metrics.get(name).copied(),
+        )
+    });
+    let verdict = judge(value, state.best_metric, tie_break);
+    if verdict != Verdict::Worse {
         state.best_metric = Some(value);
         state.best_step = Some(state.step);
         state.best_metrics = metrics.clone();
-        state.evals_without_improvement = 0;
         let bytes = checkpoint::record_bytes::<B::InnerBackend, _>(evaluated.into_record())?;
         checkpoint::write_atomic(best_path, &bytes)?;
+    }
+    if verdict == Verdict::Improved {
+        state.evals_without_improvement = 0;
     } else {
         state.evals_without_improvement += 1;
         if config
@@ -448,6 +458,32 @@ fn evaluate_and_keep_best<B: AutodiffBackend, T: TrainTask<B>>(
         }
     }
     Ok(())
+}
+
+/// How a validation compares with the best so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// A higher primary metric (or the first validation).
+    Improved,
+    /// The same primary metric and a lower tie-break metric: it becomes the
+    /// kept model, but early stopping still counts it as no improvement, so
+    /// patience is measured on the primary metric alone.
+    WonTie,
+    Worse,
+}
+
+/// `tie_break`: the tie-break metric of this validation and of the best
+/// one, when the task has one (lower is better; a missing value never wins).
+fn judge(value: f64, best: Option<f64>, tie_break: Option<(Option<f64>, Option<f64>)>) -> Verdict {
+    match best {
+        None => Verdict::Improved,
+        Some(best) if value > best => Verdict::Improved,
+        Some(best) if value == best => match tie_break {
+            Some((Some(new), Some(old))) if new < old => Verdict::WonTie,
+            _ => Verdict::Worse,
+        },
+        Some(_) => Verdict::Worse,
+    }
 }
 
 fn save_checkpoint<B: AutodiffBackend, T: TrainTask<B>>(
@@ -499,4 +535,51 @@ pub fn format_metrics(metrics: &Metrics) -> String {
         .map(|(k, v)| format!("{k}={v:.4}"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Verdict, judge};
+
+    #[test]
+    fn higher_primary_metric_improves_whatever_the_tie_break() {
+        assert_eq!(judge(0.5, None, None), Verdict::Improved);
+        assert_eq!(
+            judge(0.9, Some(0.8), Some((Some(2.0), Some(0.1)))),
+            Verdict::Improved
+        );
+        assert_eq!(
+            judge(0.7, Some(0.8), Some((Some(0.0), Some(9.0)))),
+            Verdict::Worse
+        );
+    }
+
+    #[test]
+    fn ties_go_to_the_lower_tie_break_metric() {
+        assert_eq!(
+            judge(0.8, Some(0.8), Some((Some(0.3), Some(0.4)))),
+            Verdict::WonTie
+        );
+        assert_eq!(
+            judge(0.8, Some(0.8), Some((Some(0.4), Some(0.4)))),
+            Verdict::Worse
+        );
+        assert_eq!(
+            judge(0.8, Some(0.8), Some((Some(0.5), Some(0.4)))),
+            Verdict::Worse
+        );
+    }
+
+    #[test]
+    fn without_a_tie_break_the_earlier_best_stays() {
+        assert_eq!(judge(0.8, Some(0.8), None), Verdict::Worse);
+        assert_eq!(
+            judge(0.8, Some(0.8), Some((None, Some(0.4)))),
+            Verdict::Worse
+        );
+        assert_eq!(
+            judge(0.8, Some(0.8), Some((Some(0.3), None))),
+            Verdict::Worse
+        );
+    }
 }

@@ -11,7 +11,7 @@ pub mod task;
 
 pub use data::{ClassWeights, ClassifyData};
 pub use model::{ClassifierInfo, INFO_FILE, LayerOutputs, Pooling, TextClassifier, read_info};
-pub use predict::{argmax, evaluate, predict_logits, predict_proba, softmax_in_place};
+pub use predict::{Evaluation, argmax, evaluate, predict_logits, predict_proba, softmax_in_place};
 pub use recipe::{
     AutoBatch, ClassifierTask, FinetuneConfig, FinetuneJob, FinetuneMetrics, RecipeRun,
     classify_task, finetune, initial_model, prepare, train_and_save,

@@ -95,8 +95,20 @@ pub fn argmax(row: &[f32]) -> usize {
         .0
 }
 
-/// Predicted label indices of `examples`, and the classification report
-/// against their gold labels (label names as the report's keys).
+/// A classifier's answers on a labelled split and how good they are.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// Predicted label index of each example, in input order.
+    pub predicted: Vec<usize>,
+    /// The classification report against the gold labels (label names as
+    /// its keys).
+    pub report: ClassificationReport,
+    /// Mean negative log-probability of the gold labels (nats), from the
+    /// same probabilities the predictions take their argmax of.
+    pub log_loss: f64,
+}
+
+/// Predicts `examples` and scores the predictions against their labels.
 pub fn evaluate<B: Backend>(
     model: &TextClassifier<B>,
     tokenizer: &TextTokenizer,
@@ -104,11 +116,21 @@ pub fn evaluate<B: Backend>(
     labels: &[String],
     batch_size: usize,
     device: &B::Device,
-) -> Result<(Vec<usize>, ClassificationReport)> {
+) -> Result<Evaluation> {
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let probs = predict_proba(model, tokenizer, &texts, batch_size, device)?;
     let predicted: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
-    let gold_names: Vec<&str> = examples.iter().map(|e| labels[e.label].as_str()).collect();
+    let gold: Vec<usize> = examples.iter().map(|e| e.label).collect();
+    let probs64: Vec<Vec<f64>> = probs
+        .iter()
+        .map(|row| row.iter().map(|&p| f64::from(p).min(1.0)).collect())
+        .collect();
+    let log_loss = hone_metrics::log_loss(&gold, &probs64)?;
+    let gold_names: Vec<&str> = gold.iter().map(|&g| labels[g].as_str()).collect();
     let pred_names: Vec<&str> = predicted.iter().map(|&p| labels[p].as_str()).collect();
-    Ok((predicted, classification_report(&gold_names, &pred_names)?))
+    Ok(Evaluation {
+        predicted,
+        report: classification_report(&gold_names, &pred_names)?,
+        log_loss,
+    })
 }

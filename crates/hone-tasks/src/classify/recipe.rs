@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::{ClassWeights, ClassifyData};
 use super::model::{ClassifierInfo, INFO_FILE, Pooling, TextClassifier};
-use super::predict::evaluate;
+use super::predict::{Evaluation, evaluate};
 use super::task::{Batching, ClassifyTask};
 use crate::{Result, TaskError};
 
@@ -80,7 +80,22 @@ pub struct AutoBatch {
 pub struct SplitScores {
     pub accuracy: f64,
     pub macro_f1: f64,
+    /// Mean negative log-probability of the gold labels (absent from
+    /// folders written before it was recorded).
+    #[serde(default)]
+    pub log_loss: Option<f64>,
     pub examples: usize,
+}
+
+impl SplitScores {
+    fn of(scored: &Evaluation, examples: usize) -> Self {
+        SplitScores {
+            accuracy: scored.report.accuracy,
+            macro_f1: scored.report.macro_avg.f1,
+            log_loss: Some(scored.log_loss),
+            examples,
+        }
+    }
 }
 
 /// `metrics.json`.
@@ -342,7 +357,7 @@ pub fn train_and_save<B: AutodiffBackend, T: ClassifierTask<B>>(
     let outcome =
         hone_train::train::<B, _>(&*task, model, &config.train, out_dir, &options, device)?;
     let model = task.finish(outcome.model);
-    let (_, val) = evaluate(
+    let val = evaluate(
         &model,
         tokenizer,
         &data.validation,
@@ -350,7 +365,7 @@ pub fn train_and_save<B: AutodiffBackend, T: ClassifierTask<B>>(
         64,
         device,
     )?;
-    let (_, test) = evaluate(&model, tokenizer, &data.test, &data.labels, 64, device)?;
+    let test = evaluate(&model, tokenizer, &data.test, &data.labels, 64, device)?;
 
     model.save_weights(out_dir)?;
     for file in ["config.json", "tokenizer.json"] {
@@ -372,17 +387,9 @@ pub fn train_and_save<B: AutodiffBackend, T: ClassifierTask<B>>(
         data: data.name.clone(),
         base_model: model_name,
         backend: options.backend.clone(),
-        validation: SplitScores {
-            accuracy: val.accuracy,
-            macro_f1: val.macro_avg.f1,
-            examples: data.validation.len(),
-        },
-        test: SplitScores {
-            accuracy: test.accuracy,
-            macro_f1: test.macro_avg.f1,
-            examples: data.test.len(),
-        },
-        test_report: test,
+        validation: SplitScores::of(&val, data.validation.len()),
+        test: SplitScores::of(&test, data.test.len()),
+        test_report: test.report,
         best_step: state.best_step,
         steps: state.step,
         stopped_early: state.stopped_early,

@@ -227,7 +227,7 @@ impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
         &self,
         model: &<Self::Model as AutodiffModule<B>>::InnerModule,
     ) -> hone_train::Result<Metrics> {
-        let (_, report) = evaluate(
+        let scored = evaluate(
             model,
             self.tokenizer,
             &self.data.validation,
@@ -237,13 +237,18 @@ impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
         )
         .map_err(|e| TrainError::Task(e.to_string()))?;
         Ok(Metrics::from([
-            ("accuracy".to_string(), report.accuracy),
-            ("macro_f1".to_string(), report.macro_avg.f1),
+            ("accuracy".to_string(), scored.report.accuracy),
+            ("macro_f1".to_string(), scored.report.macro_avg.f1),
+            ("log_loss".to_string(), scored.log_loss),
         ]))
     }
 
     fn primary_metric(&self) -> &str {
         "accuracy"
+    }
+
+    fn tie_break_metric(&self) -> Option<&str> {
+        Some("log_loss")
     }
 
     fn longest(&self, n: usize) -> Vec<usize> {
