@@ -1,16 +1,20 @@
 //! Classification on a tiny randomly initialised BERT with MiniLM's real
 //! tokenizer: the training loop drives a tiny data set to zero error
 //! (overfitting proves that loss, gradients, optimizer and batching are
-//! wired together), and the class-weighted, label-smoothed loss equals its
-//! closed form computed by hand from the logits.
+//! wired together), the class-weighted, label-smoothed loss equals its
+//! closed form computed by hand from the logits, and a linear-probe head
+//! predicts what the probe fitted.
 
 use burn::backend::{Autodiff, NdArray};
+use burn::module::AutodiffModule;
 use burn::prelude::*;
 use hone_data::assets::{Cache, FetchOptions, resolve_model_dir};
 use hone_data::datasets::Example;
 use hone_data::tokenize::TextTokenizer;
 use hone_model::{BertConfig, BertModel};
-use hone_tasks::classify::{ClassifyData, ClassifyTask, Pooling, TextClassifier, evaluate};
+use hone_tasks::classify::{
+    ClassifyData, ClassifyTask, Pooling, TextClassifier, evaluate, fit_probe_head,
+};
 use hone_train::{OptimConfig, RunOptions, TrainConfig, TrainTask};
 
 type B = Autodiff<NdArray>;
@@ -191,6 +195,47 @@ fn a_tiny_model_overfits_a_tiny_data_set() {
         (scored.log_loss - winner_loss).abs() < 1e-4,
         "the tie's winner is returned: {} vs {winner_loss}",
         scored.log_loss
+    );
+}
+
+#[test]
+fn a_probe_head_is_fitted_to_the_frozen_features_and_put_in_place() {
+    let device = Default::default();
+    B::seed(&device, 5);
+    let tokenizer = tokenizer();
+    let data = tiny_data();
+    let encoder = BertModel::<B>::init(&tiny_config(), false, &device).unwrap();
+    let mut model = TextClassifier::new(encoder, 3, Pooling::Mean, 0.1);
+    let accuracy = |m: &TextClassifier<B>| {
+        evaluate(
+            &m.valid(),
+            &tokenizer,
+            &data.train,
+            &data.labels,
+            16,
+            &device,
+        )
+        .unwrap()
+        .report
+        .accuracy
+    };
+    let random_head = accuracy(&model);
+    let encoder_before = model.encoder.embeddings.word.weight.val().into_data();
+    let report = fit_probe_head(&mut model, &tokenizer, &data, &device).unwrap();
+    assert!(report.gradient < 1e-8, "the fit converged: {report:?}");
+    assert!(
+        report.train_accuracy > random_head && report.train_accuracy >= 0.9,
+        "a random 32-wide encoder still separates 3 word lists: {report:?} vs random head {random_head}"
+    );
+    assert_eq!(
+        accuracy(&model),
+        report.train_accuracy,
+        "the head in place predicts as the probe did"
+    );
+    assert_eq!(
+        model.encoder.embeddings.word.weight.val().into_data(),
+        encoder_before,
+        "the encoder is untouched"
     );
 }
 

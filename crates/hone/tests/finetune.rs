@@ -201,6 +201,31 @@ fn finetune_writes_a_usable_model_folder_and_resume_after_sigkill_matches() {
         "identical weights"
     );
 
+    // A probe head on a trained classifier would throw its head away.
+    let on_classifier = tmp.path().join("probe-on-classifier");
+    let out = hone(&[
+        "finetune",
+        "--model",
+        full.to_str().unwrap(),
+        "--data",
+        data,
+        "--out",
+        on_classifier.to_str().unwrap(),
+        "--head-init",
+        "probe",
+        "--epochs",
+        "1",
+        "--max-len",
+        "16",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("trained classifier"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!on_classifier.join("metrics.json").exists());
+
     // Resuming with other settings is refused.
     let mut args = finetune_args(model, data, killed.to_str().unwrap());
     args.extend(["--resume", "--weight-decay", "0.1"]);
@@ -322,6 +347,7 @@ fn bad_input_is_a_clear_error() {
     expect(run(&empty, &[]), "no usable rows");
 
     expect(run(&csv, &["--precision", "f8"]), "precision");
+    expect(run(&csv, &["--head-init", "lp"]), "head init");
     expect(run(&csv, &["--augment", "synonyms=0.1"]), "synonyms");
     expect(run(&csv, &["--schedule", "cosine-restarts:0"]), "period");
     // The default backend (ndarray) has no half precision.
@@ -336,6 +362,39 @@ fn bad_input_is_a_clear_error() {
         !Path::new(out_dir).join("metrics.json").exists(),
         "nothing written on error"
     );
+}
+
+#[test]
+fn a_probe_head_init_records_its_fit_and_trains_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let data = tiny_csv(tmp.path());
+    let out_dir = tmp.path().join("probe");
+    let out = hone(&[
+        "finetune",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--head-init",
+        "probe",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--max-len",
+        "16",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let probe: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("head_probe.json")).unwrap())
+            .unwrap();
+    let train_accuracy = probe["train_accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&train_accuracy), "{probe}");
+    assert!(probe["gradient"].as_f64().unwrap() < 1e-6, "{probe}");
+    assert_eq!(metrics(&out_dir)["config"]["head_init"], "probe");
 }
 
 #[test]

@@ -1,19 +1,23 @@
 //! Text classification: a head on a pretrained encoder's pooled output
 //! ([`model`]), data checks and class weights ([`data`]), the training task
-//! ([`task`]), inference and metrics ([`predict`]) and the end-to-end
+//! ([`task`]), inference and metrics ([`predict`]), a linear-probe head
+//! ([`probe`], fitted by [`softmax_regression`]) and the end-to-end
 //! fine-tuning recipe ([`recipe`]).
 
 pub mod data;
 pub mod model;
 pub mod predict;
+pub mod probe;
 pub mod recipe;
+pub mod softmax_regression;
 pub mod task;
 
 pub use data::{ClassWeights, ClassifyData};
 pub use model::{ClassifierInfo, INFO_FILE, LayerOutputs, Pooling, TextClassifier, read_info};
 pub use predict::{Evaluation, argmax, evaluate, predict_logits, predict_proba, softmax_in_place};
+pub use probe::{HeadInit, ProbeReport, fit_probe_head};
 pub use recipe::{
-    AutoBatch, ClassifierTask, FinetuneConfig, FinetuneJob, FinetuneMetrics, RecipeRun,
+    AutoBatch, ClassifierTask, FinetuneConfig, FinetuneJob, FinetuneMetrics, PROBE_FILE, RecipeRun,
     classify_task, finetune, initial_model, prepare, train_and_save,
 };
 pub use task::{Batching, ClassifyTask};

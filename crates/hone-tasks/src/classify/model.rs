@@ -148,7 +148,17 @@ impl<B: Backend> TextClassifier<B> {
 
     /// The head over the encoder's last hidden state.
     fn logits(&self, hidden: Tensor<B, 3>, input: &BertInput<B>) -> Tensor<B, 2> {
-        let pooled = if self.mean_pool {
+        let pooled = self.pool(hidden, input);
+        self.head.forward(self.dropout.forward(pooled))
+    }
+
+    /// The pooled vector `[batch, hidden]` the head reads.
+    pub fn pooled(&self, input: &BertInput<B>) -> Tensor<B, 2> {
+        self.pool(self.encoder.forward(input), input)
+    }
+
+    fn pool(&self, hidden: Tensor<B, 3>, input: &BertInput<B>) -> Tensor<B, 2> {
+        if self.mean_pool {
             mean_pool(hidden, input.attention_mask.clone())
         } else {
             match self.encoder.pool_first_token(hidden.clone()) {
@@ -158,8 +168,29 @@ impl<B: Backend> TextClassifier<B> {
                     hidden.slice([0..b, 0..1, 0..h]).reshape([b, h])
                 }
             }
+        }
+    }
+
+    /// Replaces the head by `weight` (`[hidden][classes]`, row-major) and
+    /// `bias` (`[classes]`).
+    pub fn set_head(&mut self, weight: Vec<f32>, bias: Vec<f32>) -> Result<()> {
+        let [h, c] = self.head.weight.dims();
+        if weight.len() != h * c || bias.len() != c {
+            return Err(TaskError::Config(format!(
+                "a head of {} weights and {} biases for {h} features × {c} classes",
+                weight.len(),
+                bias.len()
+            )));
+        }
+        let device = self.head.weight.device();
+        self.head = Linear {
+            weight: Param::from_tensor(Tensor::from_data(TensorData::new(weight, [h, c]), &device)),
+            bias: Some(Param::from_tensor(Tensor::from_data(
+                TensorData::new(bias, [c]),
+                &device,
+            ))),
         };
-        self.head.forward(self.dropout.forward(pooled))
+        Ok(())
     }
 
     /// Hidden states `[batch, seq, hidden]` mapped through

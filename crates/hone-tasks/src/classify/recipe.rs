@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::data::{ClassWeights, ClassifyData};
 use super::model::{ClassifierInfo, INFO_FILE, Pooling, TextClassifier};
 use super::predict::{Evaluation, evaluate};
+use super::probe::{HeadInit, fit_probe_head};
 use super::task::{Batching, ClassifyTask};
 use crate::{Result, TaskError};
 
@@ -32,6 +33,10 @@ pub struct FinetuneConfig {
     pub windows: usize,
     pub pooling: Pooling,
     pub head_dropout: f64,
+    /// How a new head starts: random, or a linear probe on the frozen
+    /// encoder's features (LP-FT).
+    #[serde(default)]
+    pub head_init: HeadInit,
     pub class_weights: ClassWeights,
     pub label_smoothing: f32,
     pub augment: AugmentConfig,
@@ -56,6 +61,7 @@ impl Default for FinetuneConfig {
             windows: 1,
             pooling: Pooling::Mean,
             head_dropout: 0.1,
+            head_init: HeadInit::Random,
             class_weights: ClassWeights::None,
             label_smoothing: 0.0,
             augment: AugmentConfig::default(),
@@ -131,6 +137,9 @@ pub struct FinetuneJob<'a> {
     pub options: RunOptions,
 }
 
+/// Where a run with `--head-init probe` records the probe's fit.
+pub const PROBE_FILE: &str = "head_probe.json";
+
 /// Trains, evaluates and writes the output folder; returns `metrics.json`.
 /// `model_dir` is either a pretrained encoder (a fresh head is put on it)
 /// or a classifier hone wrote (training continues from its head, whose
@@ -150,7 +159,17 @@ pub fn finetune<B: AutodiffBackend>(
     } = job;
     let tokenizer = prepare(model_dir, out_dir, &config)?;
     B::seed(device, config.train.seed);
-    let model = initial_model::<B>(model_dir, data, &mut config, device)?;
+    let mut model = initial_model::<B>(model_dir, data, &mut config, device)?;
+    if config.head_init == HeadInit::Probe {
+        if model_dir.join(INFO_FILE).is_file() {
+            return Err(TaskError::Config(format!(
+                "--head-init probe fits a new head, but {} is a trained classifier: its head would be thrown away",
+                model_dir.display()
+            )));
+        }
+        let report = fit_probe_head(&mut model, &tokenizer, data, device)?;
+        write_json(&out_dir.join(PROBE_FILE), &report)?;
+    }
     let mut task = classify_task(
         data,
         &tokenizer,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use hone::backend::{TrainJob, dispatch_train};
 use hone::models::resolve_model;
-use hone::tasks::classify::{FinetuneJob, FinetuneMetrics, finetune};
+use hone::tasks::classify::{FinetuneJob, FinetuneMetrics, HeadInit, finetune};
 
 use super::train_args::{DataArgs, TrainArgs, print_metrics, run_options, wordnet_for};
 use super::{Context, Failure};
@@ -25,6 +25,11 @@ pub struct FinetuneArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub train: TrainArgs,
+    /// random | probe: fit the new head by logistic regression on the frozen
+    /// encoder's pooled training features before fine-tuning (LP-FT); the fit
+    /// is recorded in head_probe.json.
+    #[arg(long, default_value = "random")]
+    pub head_init: String,
     /// Continue the run in --out from its latest checkpoint (same options).
     #[arg(long)]
     pub resume: bool,
@@ -45,7 +50,8 @@ impl TrainJob for Job<'_> {
 }
 
 pub fn run(ctx: &Context, args: FinetuneArgs) -> Result<(), Failure> {
-    let config = args.train.config()?;
+    let mut config = args.train.config()?;
+    config.head_init = args.head_init.parse::<HeadInit>().map_err(Failure::Usage)?;
     let model_dir = resolve_model(&args.model, &ctx.cache, &ctx.fetch)?;
     let data = args.data.load(ctx)?;
     let wordnet = wordnet_for(ctx, &config)?;

@@ -1,0 +1,128 @@
+//! Linear-probe head initialization, the first half of LP-FT (Kumar et al.,
+//! 2022, "Fine-Tuning can Distort Pretrained Features and Underperform
+//! Out-of-Distribution"): before any weight moves, the head is fitted by
+//! L2-regularized logistic regression ([`super::softmax_regression`]) on
+//! the frozen encoder's pooled features of the training split. Fine-tuning
+//! then starts from a head that already separates the classes rather than
+//! from a random one, whose large early gradients reshape the pretrained
+//! features while the head is still meaningless.
+//!
+//! The features are read as validation reads a text (all its windows,
+//! averaged, when the tokenizer reads windows), in inference mode (no
+//! dropout).
+
+use std::time::Instant;
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use hone_data::tokenize::TextTokenizer;
+use hone_data::windows::predict_sorted;
+use serde::{Deserialize, Serialize};
+
+use super::data::ClassifyData;
+use super::model::TextClassifier;
+use super::softmax_regression;
+use crate::{Result, TaskError};
+
+/// scikit-learn's default inverse regularization strength.
+pub const PROBE_C: f64 = 1.0;
+
+/// How the head a run starts from is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HeadInit {
+    /// burn's default initialization of a linear layer (seeded).
+    #[default]
+    Random,
+    /// A linear probe on the frozen encoder's features (LP-FT).
+    Probe,
+}
+
+impl std::str::FromStr for HeadInit {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "random" => Ok(Self::Random),
+            "probe" => Ok(Self::Probe),
+            o => Err(format!(
+                "unknown head init {o:?} (expected random or probe)"
+            )),
+        }
+    }
+}
+
+/// What the probe fit found, written to `head_probe.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeReport {
+    /// Accuracy of the probe on the training split it was fitted to.
+    pub train_accuracy: f64,
+    pub c: f64,
+    pub iterations: usize,
+    /// Largest gradient component at the end, relative to C × rows.
+    pub gradient: f64,
+    /// Seconds to compute the features and fit.
+    pub seconds: f64,
+}
+
+/// Fits `model`'s head on the pooled features of `data.train` and puts it
+/// in place.
+pub fn fit_probe_head<B: AutodiffBackend>(
+    model: &mut TextClassifier<B>,
+    tokenizer: &TextTokenizer,
+    data: &ClassifyData,
+    device: &B::Device,
+) -> Result<ProbeReport> {
+    let start = Instant::now();
+    let frozen = model.valid();
+    let limits = frozen.encoder.limits();
+    let texts: Vec<&str> = data.train.iter().map(|e| e.text.as_str()).collect();
+    let pieces = tokenizer.encode_pieces(&texts)?;
+    let rows = predict_sorted(&pieces, 64, |enc| -> Result<Vec<Vec<f32>>> {
+        let input = limits.input::<B::InnerBackend>(
+            enc.batch,
+            enc.seq_len,
+            &enc.input_ids,
+            &enc.attention_mask,
+            &enc.token_type_ids,
+            device,
+        )?;
+        let pooled = frozen.pooled(&input);
+        let hidden = pooled.dims()[1];
+        let values = pooled
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .expect("f32 after convert");
+        Ok(values.chunks(hidden).map(<[f32]>::to_vec).collect())
+    })?;
+    let features = rows.first().map_or(0, Vec::len);
+    let x: Vec<f64> = rows.iter().flatten().map(|&v| f64::from(v)).collect();
+    let labels: Vec<usize> = data.train.iter().map(|e| e.label).collect();
+    let fitted = softmax_regression::fit(&x, features, &labels, model.classes(), PROBE_C)
+        .map_err(|e| TaskError::Config(format!("linear probe: {e}")))?;
+    let correct = rows
+        .iter()
+        .zip(&labels)
+        .filter(|(row, y)| {
+            let x: Vec<f64> = row.iter().map(|&v| f64::from(v)).collect();
+            super::predict::argmax(
+                &fitted
+                    .predict_proba(&x)
+                    .iter()
+                    .map(|&p| p as f32)
+                    .collect::<Vec<_>>(),
+            ) == **y
+        })
+        .count();
+    model.set_head(
+        fitted.weight.iter().map(|&w| w as f32).collect(),
+        fitted.bias.iter().map(|&b| b as f32).collect(),
+    )?;
+    Ok(ProbeReport {
+        train_accuracy: correct as f64 / labels.len() as f64,
+        c: PROBE_C,
+        iterations: fitted.iterations,
+        gradient: fitted.gradient,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
