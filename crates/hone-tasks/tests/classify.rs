@@ -222,7 +222,7 @@ fn a_probe_head_is_fitted_to_the_frozen_features_and_put_in_place() {
     let random_head = accuracy(&model);
     let encoder_before = model.encoder.embeddings.word.weight.val().into_data();
     let report = fit_probe_head(&mut model, &tokenizer, &data, &device).unwrap();
-    assert!(report.gradient < 1e-8, "the fit converged: {report:?}");
+    assert!(report.gradient < 1e-6, "the fit converged: {report:?}");
     assert!(
         report.train_accuracy > random_head && report.train_accuracy >= 0.9,
         "a random 32-wide encoder still separates 3 word lists: {report:?} vs random head {random_head}"

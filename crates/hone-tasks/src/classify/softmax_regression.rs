@@ -2,7 +2,9 @@
 //! the objective of scikit-learn's `LogisticRegression(C=…)` for more than
 //! two classes: `C · Σᵢ −ln softmax(W xᵢ + b)[yᵢ] + ½‖W‖²`, the intercepts
 //! unpenalized. Minimized by L-BFGS (ten correction pairs, backtracking
-//! Armijo line search); the objective is convex and smooth, so any
+//! Armijo line search, stopping when the largest gradient component or the
+//! relative decrease of the objective is negligible, as scipy's L-BFGS-B
+//! does for scikit-learn); the objective is convex and smooth, so any
 //! minimizer hone and scikit-learn find has the same `W` and the same
 //! probabilities (the intercepts are unique only up to a common shift,
 //! which changes no probability).
@@ -154,6 +156,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// iterations taken and the final largest absolute gradient component.
 fn lbfgs(objective: &Objective, mut theta: Vec<f64>, max_iter: usize) -> (Vec<f64>, usize, f64) {
     const MEMORY: usize = 10;
+    const MAX_HALVINGS: usize = 40;
     let scale = objective.c * objective.labels.len() as f64;
     let tolerance = 1e-10 * scale;
     let (mut value, mut grad) = objective.value_and_gradient(&theta);
@@ -194,28 +197,38 @@ fn lbfgs(objective: &Objective, mut theta: Vec<f64>, max_iter: usize) -> (Vec<f6
             direction = grad.iter().map(|v| -v).collect();
             slope = dot(&grad, &direction);
         }
-        // Backtracking line search on the Armijo condition.
+        // Backtracking line search on the Armijo condition. Near the
+        // minimum the objective stops decreasing measurably in f64; then no
+        // step passes and the current point is as good as it gets.
         let mut step = 1.0;
-        let (next, next_value, next_grad) = loop {
+        let mut accepted = None;
+        for _ in 0..MAX_HALVINGS {
             let candidate: Vec<f64> = theta
                 .iter()
                 .zip(&direction)
                 .map(|(t, d)| t + step * d)
                 .collect();
             let (v, g) = objective.value_and_gradient(&candidate);
-            if v <= value + 1e-4 * step * slope || step < 1e-20 {
-                break (candidate, v, g);
+            if v <= value + 1e-4 * step * slope {
+                accepted = Some((candidate, v, g));
+                break;
             }
             step *= 0.5;
+        }
+        let Some((next, next_value, next_grad)) = accepted else {
+            return (theta, iteration, max_abs(&grad));
         };
         let s: Vec<f64> = next.iter().zip(&theta).map(|(a, b)| a - b).collect();
         let y: Vec<f64> = next_grad.iter().zip(&grad).map(|(a, b)| a - b).collect();
         let sy = dot(&s, &y);
-        let converged = next_value >= value && step < 1e-20;
+        // scipy's L-BFGS-B test (scikit-learn passes ftol = 64 ε): the
+        // objective no longer decreases relative to its size.
+        let stalled =
+            value - next_value <= 64.0 * f64::EPSILON * value.abs().max(next_value.abs()).max(1.0);
         theta = next;
         value = next_value;
         grad = next_grad;
-        if converged {
+        if stalled {
             return (theta, iteration + 1, max_abs(&grad));
         }
         if sy > 1e-12 * dot(&y, &y).sqrt() * dot(&s, &s).sqrt() {
@@ -252,7 +265,7 @@ mod tests {
     fn separable_blobs_are_learned_and_the_gradient_vanishes() {
         let (x, y) = blobs();
         let m = fit(&x, 2, &y, 3, 1.0).unwrap();
-        assert!(m.gradient < 1e-8, "gradient {}", m.gradient);
+        assert!(m.gradient < 1e-6, "gradient {}", m.gradient);
         for (i, &label) in y.iter().enumerate() {
             let p = m.predict_proba(&x[i * 2..i * 2 + 2]);
             assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
