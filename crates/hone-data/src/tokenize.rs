@@ -368,6 +368,18 @@ impl TextTokenizer {
         })
     }
 
+    /// How many pieces [`TextTokenizer::encode_pieces`] reads each text as:
+    /// 1, or the number of windows of a long text when the tokenizer reads
+    /// windows. A pick below a text's count selects exactly that window in
+    /// [`TextTokenizer::encode_batch_windows`].
+    pub fn piece_counts(&self, texts: &[&str]) -> Result<Vec<usize>> {
+        Ok(self
+            .encode_raw(texts)?
+            .iter()
+            .map(|e| window_starts(e.len(), self.budget(), self.windows).len())
+            .collect())
+    }
+
     /// Each text's length in tokens after truncation, special tokens
     /// included (what [`TextTokenizer::encode_batch`] gives before padding).
     pub fn token_lengths(&self, texts: &[&str]) -> Result<Vec<usize>> {

@@ -131,6 +131,11 @@ fn windows_read_a_long_text_whole_and_short_texts_once() {
     let pieces = tok.encode_pieces(&["one two", &long, ""]).unwrap();
     assert_eq!(pieces.owners(), [0, 1, 1, 2]);
     assert_eq!(pieces.n_texts(), 3);
+    // piece_counts says how many pieces each text is read as.
+    assert_eq!(
+        tok.piece_counts(&["one two", &long, ""]).unwrap(),
+        [1, 2, 1]
+    );
     assert_eq!(pieces.lengths(), [4, 16, 16, 2]);
     let batch = pieces.batch(&[1, 2]).unwrap();
     assert_eq!((batch.batch, batch.seq_len), (2, 16));
@@ -158,6 +163,7 @@ fn windows_read_a_long_text_whole_and_short_texts_once() {
     // Three windows of a text that needs two: still two.
     let twice = minilm(16).unwrap().with_windows(3);
     assert_eq!(twice.encode_pieces(&[&long]).unwrap().len(), 2);
+    assert_eq!(twice.piece_counts(&[&long]).unwrap(), [2]);
 }
 
 #[test]

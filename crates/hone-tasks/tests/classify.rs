@@ -13,7 +13,8 @@ use hone_data::datasets::Example;
 use hone_data::tokenize::TextTokenizer;
 use hone_model::{BertConfig, BertModel};
 use hone_tasks::classify::{
-    ClassifyData, ClassifyTask, Pooling, TextClassifier, evaluate, fit_probe_head,
+    ClassifyData, ClassifyTask, Pooling, TextClassifier, evaluate, fit_probe_head, pooled_features,
+    predict_logits,
 };
 use hone_train::{OptimConfig, RunOptions, TrainConfig, TrainTask};
 
@@ -237,6 +238,98 @@ fn a_probe_head_is_fitted_to_the_frozen_features_and_put_in_place() {
         encoder_before,
         "the encoder is untouched"
     );
+}
+
+#[test]
+fn every_window_of_a_long_text_is_a_training_example_of_its_own() {
+    let device = Default::default();
+    let tokenizer = tokenizer().with_windows(4);
+    let long = "the film was wonderful and the cast was superb ".repeat(6);
+    let example = |text: &str, label| Example {
+        text: text.into(),
+        label,
+    };
+    let split = vec![example(&long, 0), example("dull", 1), example(&long, 1)];
+    let data = ClassifyData {
+        name: "windows".into(),
+        labels: vec!["pos".into(), "neg".into()],
+        train: split.clone(),
+        validation: split.clone(),
+        test: split,
+    };
+    let texts: Vec<&str> = data.train.iter().map(|e| e.text.as_str()).collect();
+    let counts = tokenizer.piece_counts(&texts).unwrap();
+    let n = counts[0];
+    assert!(n > 1 && counts == [n, 1, n], "{counts:?}");
+    let limits = BertModel::<B>::init(&tiny_config(), false, &device)
+        .unwrap()
+        .limits();
+    let task =
+        ClassifyTask::<B>::new(&data, &tokenizer, None, limits, None, 0.0, 4, 7, &device).unwrap();
+    assert_eq!(task.train_lengths().len(), 3, "one example per text");
+    let task = task.read_every_window().unwrap();
+    let units: Vec<usize> = (0..2 * n + 1).collect();
+    assert_eq!(task.train_lengths().len(), units.len());
+    let mut examples = vec![0; n];
+    examples.push(1);
+    examples.extend(vec![2; n]);
+    assert_eq!(task.unit_examples(&units), examples);
+    for epoch in 0..2 {
+        let mut read = task.epoch_batches(epoch).concat();
+        read.sort_unstable();
+        assert_eq!(read, units, "epoch {epoch} reads every window once");
+    }
+    // The units read exactly the pieces validation scores, with their
+    // text's label.
+    let batch = task.batch(&units, 1, &device).unwrap();
+    let pieces = tokenizer.encode_pieces(&texts).unwrap();
+    let expected = pieces.batch(&units).unwrap();
+    let ids = batch.input.input_ids.into_data().convert::<i64>();
+    let expected_ids: Vec<i64> = expected.input_ids.iter().map(|&t| i64::from(t)).collect();
+    assert_eq!(ids.to_vec::<i64>().unwrap(), expected_ids);
+    let targets = batch.targets.into_data().convert::<i64>().to_vec::<i64>();
+    let labels: Vec<i64> = examples
+        .iter()
+        .map(|&e| data.train[e].label as i64)
+        .collect();
+    assert_eq!(targets.unwrap(), labels);
+}
+
+#[test]
+fn pooled_features_through_the_head_are_the_logits() {
+    let device = Default::default();
+    B::seed(&device, 9);
+    let tokenizer = tokenizer();
+    let encoder = BertModel::<B>::init(&tiny_config(), false, &device).unwrap();
+    let model = TextClassifier::new(encoder, 3, Pooling::Mean, 0.1).valid();
+    // Lengths differ, so the batches are sorted and padded: the rows must
+    // still come back in input order.
+    let texts = [
+        "a superb and delightful film that was great from start to end",
+        "dull",
+        "the economy and the market",
+    ];
+    let features = pooled_features(&model, &tokenizer, &texts, 2, &device).unwrap();
+    let logits = predict_logits(&model, &tokenizer, &texts, 2, &device).unwrap();
+    let weight = model.head.weight.val().into_data().to_vec::<f32>().unwrap();
+    let bias = model.head.bias.as_ref().unwrap().val().into_data();
+    let bias = bias.to_vec::<f32>().unwrap();
+    assert_eq!(features.len(), texts.len());
+    assert_ne!(
+        features[0], features[1],
+        "different texts, different features"
+    );
+    for (f, l) in features.iter().zip(&logits) {
+        assert_eq!(f.len(), 32, "one value per hidden unit");
+        for c in 0..3 {
+            let z: f32 = bias[c]
+                + f.iter()
+                    .enumerate()
+                    .map(|(h, v)| v * weight[h * 3 + c])
+                    .sum::<f32>();
+            assert!((z - l[c]).abs() < 1e-4, "class {c}: {z} vs {}", l[c]);
+        }
+    }
 }
 
 /// Hand-computed cross-entropy as PyTorch's `cross_entropy(weight=w,

@@ -66,7 +66,11 @@ impl<B: AutodiffBackend> TrainTask<B> for DistillTask<'_, B> {
         let batch = match &self.cached_logits {
             Some(cache) if !c.needs_teacher_layers() => {
                 let classes = cache.first().map_or(0, Vec::len);
-                let rows: Vec<f32> = indices.iter().flat_map(|&i| cache[i].clone()).collect();
+                // The cache holds one row per training text; a batch may read
+                // several windows of one text.
+                let rows: Vec<f32> = (self.base.unit_examples(indices).iter())
+                    .flat_map(|&i| cache[i].clone())
+                    .collect();
                 DistillBatch {
                     base,
                     teacher_logits: Tensor::from_data(

@@ -14,10 +14,12 @@ pub mod task;
 
 pub use data::{ClassWeights, ClassifyData};
 pub use model::{ClassifierInfo, INFO_FILE, LayerOutputs, Pooling, TextClassifier, read_info};
-pub use predict::{Evaluation, argmax, evaluate, predict_logits, predict_proba, softmax_in_place};
+pub use predict::{
+    Evaluation, argmax, evaluate, pooled_features, predict_logits, predict_proba, softmax_in_place,
+};
 pub use probe::{HeadInit, ProbeReport, fit_probe_head};
 pub use recipe::{
     AutoBatch, ClassifierTask, FinetuneConfig, FinetuneJob, FinetuneMetrics, PROBE_FILE, RecipeRun,
     classify_task, finetune, initial_model, prepare, train_and_save,
 };
-pub use task::{Batching, ClassifyTask};
+pub use task::{Batching, ClassifyTask, TrainWindows};

@@ -1,13 +1,15 @@
 //! Inference with a classifier: texts → tokenized pieces (one per text, or
 //! several windows of a long one) batched by length, so little padding →
 //! logits → labels and probabilities in input order (averaged over a text's
-//! windows), and the metrics of a labelled split.
+//! windows), the pooled features the head reads, and the metrics of a
+//! labelled split.
 
 use burn::prelude::*;
 use hone_data::datasets::Example;
 use hone_data::tokenize::TextTokenizer;
 use hone_data::windows::predict_sorted;
 use hone_metrics::{ClassificationReport, classification_report};
+use hone_model::bert::BertInput;
 
 use super::model::TextClassifier;
 use crate::Result;
@@ -22,9 +24,15 @@ pub fn predict_proba<B: Backend>(
     batch_size: usize,
     device: &B::Device,
 ) -> Result<Vec<Vec<f32>>> {
-    predict_rows(model, tokenizer, texts, batch_size, device, |row| {
-        softmax_in_place(row)
-    })
+    predict_rows(
+        model,
+        tokenizer,
+        texts,
+        batch_size,
+        device,
+        TextClassifier::forward,
+        softmax_in_place,
+    )
 }
 
 /// Logits `[texts][classes]` of `texts`, in input order (the mean of the
@@ -36,7 +44,36 @@ pub fn predict_logits<B: Backend>(
     batch_size: usize,
     device: &B::Device,
 ) -> Result<Vec<Vec<f32>>> {
-    predict_rows(model, tokenizer, texts, batch_size, device, |_| {})
+    predict_rows(
+        model,
+        tokenizer,
+        texts,
+        batch_size,
+        device,
+        TextClassifier::forward,
+        |_| {},
+    )
+}
+
+/// Pooled encoder features `[texts][hidden]` of `texts` (what the head
+/// reads), in input order; the mean of the windows' features when the
+/// tokenizer reads several.
+pub fn pooled_features<B: Backend>(
+    model: &TextClassifier<B>,
+    tokenizer: &TextTokenizer,
+    texts: &[&str],
+    batch_size: usize,
+    device: &B::Device,
+) -> Result<Vec<Vec<f32>>> {
+    predict_rows(
+        model,
+        tokenizer,
+        texts,
+        batch_size,
+        device,
+        TextClassifier::pooled,
+        |_| {},
+    )
 }
 
 /// Replaces logits by their softmax (max-subtracted, so no overflow).
@@ -47,13 +84,15 @@ pub fn softmax_in_place(row: &mut [f32]) {
     row.iter_mut().for_each(|v| *v /= sum);
 }
 
-/// Each piece's logits, turned into rows by `per_row`, averaged per text.
+/// Each piece's output under `forward` (logits or pooled features), turned
+/// into rows by `per_row`, averaged per text.
 fn predict_rows<B: Backend>(
     model: &TextClassifier<B>,
     tokenizer: &TextTokenizer,
     texts: &[&str],
     batch_size: usize,
     device: &B::Device,
+    forward: impl Fn(&TextClassifier<B>, &BertInput<B>) -> Tensor<B, 2>,
     per_row: impl Fn(&mut [f32]),
 ) -> Result<Vec<Vec<f32>>> {
     let pieces = tokenizer.encode_pieces(texts)?;
@@ -67,15 +106,15 @@ fn predict_rows<B: Backend>(
             &enc.token_type_ids,
             device,
         )?;
-        let logits = model.forward(&input);
-        let classes = logits.dims()[1];
-        let values = logits
+        let output = forward(model, &input);
+        let width = output.dims()[1];
+        let values = output
             .into_data()
             .convert::<f32>()
             .into_vec::<f32>()
             .expect("f32 after convert");
         Ok(values
-            .chunks(classes)
+            .chunks(width)
             .map(|row| {
                 let mut row = row.to_vec();
                 per_row(&mut row);

@@ -16,11 +16,11 @@ use std::time::Instant;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use hone_data::tokenize::TextTokenizer;
-use hone_data::windows::predict_sorted;
 use serde::{Deserialize, Serialize};
 
 use super::data::ClassifyData;
 use super::model::TextClassifier;
+use super::predict::pooled_features;
 use super::softmax_regression;
 use crate::{Result, TaskError};
 
@@ -73,46 +73,17 @@ pub fn fit_probe_head<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Result<ProbeReport> {
     let start = Instant::now();
-    let frozen = model.valid();
-    let limits = frozen.encoder.limits();
     let texts: Vec<&str> = data.train.iter().map(|e| e.text.as_str()).collect();
-    let pieces = tokenizer.encode_pieces(&texts)?;
-    let rows = predict_sorted(&pieces, 64, |enc| -> Result<Vec<Vec<f32>>> {
-        let input = limits.input::<B::InnerBackend>(
-            enc.batch,
-            enc.seq_len,
-            &enc.input_ids,
-            &enc.attention_mask,
-            &enc.token_type_ids,
-            device,
-        )?;
-        let pooled = frozen.pooled(&input);
-        let hidden = pooled.dims()[1];
-        let values = pooled
-            .into_data()
-            .convert::<f32>()
-            .into_vec::<f32>()
-            .expect("f32 after convert");
-        Ok(values.chunks(hidden).map(<[f32]>::to_vec).collect())
-    })?;
+    let rows = pooled_features(&model.valid(), tokenizer, &texts, 64, device)?;
     let features = rows.first().map_or(0, Vec::len);
     let x: Vec<f64> = rows.iter().flatten().map(|&v| f64::from(v)).collect();
     let labels: Vec<usize> = data.train.iter().map(|e| e.label).collect();
     let fitted = softmax_regression::fit(&x, features, &labels, model.classes(), PROBE_C)
         .map_err(|e| TaskError::Config(format!("linear probe: {e}")))?;
-    let correct = rows
-        .iter()
+    let correct = x
+        .chunks(features.max(1))
         .zip(&labels)
-        .filter(|(row, y)| {
-            let x: Vec<f64> = row.iter().map(|&v| f64::from(v)).collect();
-            super::predict::argmax(
-                &fitted
-                    .predict_proba(&x)
-                    .iter()
-                    .map(|&p| p as f32)
-                    .collect::<Vec<_>>(),
-            ) == **y
-        })
+        .filter(|(row, y)| argmax_f64(&fitted.predict_proba(row)) == **y)
         .count();
     model.set_head(
         fitted.weight.iter().map(|&w| w as f32).collect(),
@@ -125,4 +96,14 @@ pub fn fit_probe_head<B: AutodiffBackend>(
         gradient: fitted.gradient,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// The index of the largest probability (first on ties).
+fn argmax_f64(row: &[f64]) -> usize {
+    row.iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 { (i, v) } else { best }
+        })
+        .0
 }

@@ -18,7 +18,7 @@ use super::data::{ClassWeights, ClassifyData};
 use super::model::{ClassifierInfo, INFO_FILE, Pooling, TextClassifier};
 use super::predict::{Evaluation, evaluate};
 use super::probe::{HeadInit, fit_probe_head};
-use super::task::{Batching, ClassifyTask};
+use super::task::{Batching, ClassifyTask, TrainWindows};
 use crate::{Result, TaskError};
 
 /// Every setting of a fine-tuning run.
@@ -29,8 +29,11 @@ pub struct FinetuneConfig {
     pub truncation: Truncation,
     pub text_view: TextView,
     /// Windows a long text is read as when validating, testing and in the
-    /// saved folder (training reads one truncated piece per text).
+    /// saved folder.
     pub windows: usize,
+    /// With windows: how many of a long text's windows an epoch of
+    /// training reads (one, drawn by the seed, or all).
+    pub train_windows: TrainWindows,
     pub pooling: Pooling,
     pub head_dropout: f64,
     /// How a new head starts: random, or a linear probe on the frozen
@@ -59,6 +62,7 @@ impl Default for FinetuneConfig {
             truncation: Truncation::Head,
             text_view: TextView::Raw,
             windows: 1,
+            train_windows: TrainWindows::One,
             pooling: Pooling::Mean,
             head_dropout: 0.1,
             head_init: HeadInit::Random,
@@ -280,6 +284,14 @@ pub fn classify_task<'a, B: AutodiffBackend>(
         device,
     )?;
     task.batching = config.batching;
+    if config.train_windows == TrainWindows::All {
+        if config.windows < 2 {
+            return Err(TaskError::Config(
+                "training on every window needs windows above 1 (--windows N)".into(),
+            ));
+        }
+        task = task.read_every_window()?;
+    }
     Ok(task)
 }
 

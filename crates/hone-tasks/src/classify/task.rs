@@ -1,8 +1,9 @@
 //! Classification as a [`TrainTask`]: length-bucketed, seeded batches of
 //! the training split with on-the-fly augmentation (and, when the tokenizer
-//! reads windows, a seeded window of each long text per epoch), cross-entropy with
-//! class weights and label smoothing (burn's `CrossEntropyLoss`), and
-//! validation accuracy / macro-F1.
+//! reads windows, a seeded window of each long text per epoch, or every
+//! window of it as its own training example), cross-entropy with class
+//! weights and label smoothing (burn's `CrossEntropyLoss`), and validation
+//! accuracy / macro-F1.
 
 use burn::module::AutodiffModule;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
@@ -53,6 +54,43 @@ pub struct ClassifyBatch<B: Backend> {
     pub tokens: usize,
 }
 
+/// What one training example of an epoch reads: a text of the training
+/// split, and which of its windows when the tokenizer reads windows (`None`:
+/// a seeded draw per epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TrainUnit {
+    example: usize,
+    window: Option<u64>,
+}
+
+/// How many windows of each long text an epoch of training reads, when the
+/// tokenizer reads windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrainWindows {
+    /// One per epoch, drawn by the seed: an epoch costs what it does without
+    /// windows, and successive epochs see other parts of a text.
+    #[default]
+    One,
+    /// Every window, each a training example of its own with the text's
+    /// label: an epoch reads every text whole (and costs as many times more
+    /// as a text has windows).
+    All,
+}
+
+impl std::str::FromStr for TrainWindows {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "one" => Ok(Self::One),
+            "all" => Ok(Self::All),
+            o => Err(format!(
+                "unknown training windows {o:?} (expected one or all)"
+            )),
+        }
+    }
+}
+
 /// The training side of classification.
 pub struct ClassifyTask<'a, B: AutodiffBackend> {
     pub data: &'a ClassifyData,
@@ -65,6 +103,9 @@ pub struct ClassifyTask<'a, B: AutodiffBackend> {
     pub seed: u64,
     pub batching: Batching,
     pub device: B::Device,
+    /// The examples an epoch reads (one per training text unless every
+    /// window is read), and their token lengths, which batching sorts by.
+    units: Vec<TrainUnit>,
     train_lengths: Vec<usize>,
 }
 
@@ -98,13 +139,57 @@ impl<'a, B: AutodiffBackend> ClassifyTask<'a, B> {
             seed,
             batching: Batching::Bucketed,
             device: device.clone(),
+            units: (0..train_lengths.len())
+                .map(|example| TrainUnit {
+                    example,
+                    window: None,
+                })
+                .collect(),
             train_lengths,
         })
     }
 
-    /// Token lengths of the training texts (after truncation).
+    /// Makes every window of a long training text an example of its own
+    /// ([`TrainWindows::All`]); texts that fit one window stay one example.
+    /// Without windows in the tokenizer nothing changes.
+    pub fn read_every_window(mut self) -> crate::Result<Self> {
+        let texts: Vec<&str> = self.data.train.iter().map(|e| e.text.as_str()).collect();
+        let counts = self.tokenizer.piece_counts(&texts)?;
+        let mut units = Vec::with_capacity(counts.iter().sum());
+        let mut lengths = Vec::with_capacity(units.capacity());
+        for (example, &n) in counts.iter().enumerate() {
+            if n == 1 {
+                units.push(TrainUnit {
+                    example,
+                    window: None,
+                });
+                lengths.push(self.train_lengths[example]);
+                continue;
+            }
+            for window in 0..n as u64 {
+                units.push(TrainUnit {
+                    example,
+                    window: Some(window),
+                });
+                // A window of a long text fills the whole length.
+                lengths.push(self.tokenizer.max_len());
+            }
+        }
+        self.units = units;
+        self.train_lengths = lengths;
+        Ok(self)
+    }
+
+    /// Token lengths of the examples an epoch reads (after truncation; one
+    /// per training text unless every window is read).
     pub fn train_lengths(&self) -> &[usize] {
         &self.train_lengths
+    }
+
+    /// The training text each of `units` reads (what a cache of per-text
+    /// values, such as a teacher's logits, is indexed by).
+    pub fn unit_examples(&self, units: &[usize]) -> Vec<usize> {
+        units.iter().map(|&u| self.units[u].example).collect()
     }
 }
 
@@ -167,9 +252,10 @@ impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
         epoch: usize,
         device: &B::Device,
     ) -> hone_train::Result<Self::Batch> {
-        let texts: Vec<String> = indices
+        let units: Vec<TrainUnit> = indices.iter().map(|&u| self.units[u]).collect();
+        let texts: Vec<String> = units
             .iter()
-            .map(|&i| {
+            .map(|&TrainUnit { example: i, .. }| {
                 let text = &self.data.train[i].text;
                 match &self.augmenter {
                     Some(a) => a.augment(text, example_seed(self.seed, epoch, i)),
@@ -179,10 +265,14 @@ impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
             .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let task_err = |e: String| TrainError::Task(e);
-        // With windows, each epoch reads another (seeded) window of a long text.
-        let picks: Vec<u64> = indices
+        // With windows, each epoch reads another (seeded) window of a long
+        // text, or the window its unit names.
+        let picks: Vec<u64> = units
             .iter()
-            .map(|&i| example_seed(self.seed ^ WINDOW_STREAM, epoch, i))
+            .map(|u| {
+                u.window
+                    .unwrap_or_else(|| example_seed(self.seed ^ WINDOW_STREAM, epoch, u.example))
+            })
             .collect();
         let mut enc = self
             .tokenizer
@@ -202,9 +292,9 @@ impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
                 device,
             )
             .map_err(|e| task_err(e.to_string()))?;
-        let labels: Vec<i64> = indices
+        let labels: Vec<i64> = units
             .iter()
-            .map(|&i| self.data.train[i].label as i64)
+            .map(|u| self.data.train[u.example].label as i64)
             .collect();
         Ok(ClassifyBatch {
             input,

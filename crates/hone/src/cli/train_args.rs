@@ -9,6 +9,7 @@ use hone::data::tokenize::Truncation;
 use hone::data::view::TextView;
 use hone::tasks::classify::{
     AutoBatch, Batching, ClassWeights, ClassifyData, FinetuneConfig, FinetuneMetrics, Pooling,
+    TrainWindows,
 };
 use hone::train::schedule::LrSchedule;
 use hone::train::{FreezePlan, OptimConfig, Precision, RunOptions, TrainConfig};
@@ -106,9 +107,13 @@ pub struct TrainArgs {
     pub text_view: String,
     /// Read a long text as up to N windows of --max-len tokens and average
     /// their probabilities, when validating, testing and in the saved model
-    /// (training still reads one truncated piece per text).
+    /// (training reads the windows as --train-windows says).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub windows: u32,
+    /// With --windows above 1: one (a seeded window of each long text per
+    /// epoch) | all (every window, each a training example of its own)
+    #[arg(long, default_value = "one")]
+    pub train_windows: String,
     /// mean | cls
     #[arg(long, default_value = "mean")]
     pub pooling: String,
@@ -324,11 +329,19 @@ impl TrainArgs {
                 self.warmup
             )));
         }
+        let train_windows = usage(self.train_windows.parse::<TrainWindows>())?;
+        if train_windows == TrainWindows::All && self.windows < 2 {
+            return Err(Failure::Usage(
+                "--train-windows all reads every window of a long text: give --windows N above 1"
+                    .into(),
+            ));
+        }
         Ok(FinetuneConfig {
             max_len: self.max_len,
             truncation: usage(self.truncation.parse::<Truncation>())?,
             text_view: usage(self.text_view.parse::<TextView>())?,
             windows: self.windows as usize,
+            train_windows,
             pooling: usage(self.pooling.parse::<Pooling>())?,
             class_weights: usage(self.class_weights.parse::<ClassWeights>())?,
             label_smoothing: self.label_smoothing,
