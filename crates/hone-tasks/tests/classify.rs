@@ -268,6 +268,13 @@ fn every_window_of_a_long_text_is_a_training_example_of_its_own() {
         ClassifyTask::<B>::new(&data, &tokenizer, None, limits, None, 0.0, 4, 7, &device).unwrap();
     assert_eq!(task.train_lengths().len(), 3, "one example per text");
     let task = task.read_every_window().unwrap();
+    let lengths = task.train_lengths().to_vec();
+    let task = task.read_every_window().unwrap();
+    assert_eq!(
+        task.train_lengths(),
+        lengths,
+        "expanding twice is expanding once"
+    );
     let units: Vec<usize> = (0..2 * n + 1).collect();
     assert_eq!(task.train_lengths().len(), units.len());
     let mut examples = vec![0; n];

@@ -349,7 +349,10 @@ fn bad_input_is_a_clear_error() {
     expect(run(&csv, &["--precision", "f8"]), "precision");
     expect(run(&csv, &["--head-init", "lp"]), "head init");
     expect(run(&csv, &["--train-windows", "some"]), "training windows");
-    expect(run(&csv, &["--train-windows", "all"]), "--windows N above 1");
+    expect(
+        run(&csv, &["--train-windows", "all"]),
+        "--windows N above 1",
+    );
     expect(run(&csv, &["--augment", "synonyms=0.1"]), "synonyms");
     expect(run(&csv, &["--schedule", "cosine-restarts:0"]), "period");
     // The default backend (ndarray) has no half precision.

@@ -68,9 +68,8 @@ impl<B: AutodiffBackend> TrainTask<B> for DistillTask<'_, B> {
                 let classes = cache.first().map_or(0, Vec::len);
                 // The cache holds one row per training text; a batch may read
                 // several windows of one text.
-                let rows: Vec<f32> = (self.base.unit_examples(indices).iter())
-                    .flat_map(|&i| cache[i].clone())
-                    .collect();
+                let texts = self.base.unit_examples(indices);
+                let rows: Vec<f32> = texts.iter().flat_map(|&i| cache[i].clone()).collect();
                 DistillBatch {
                     base,
                     teacher_logits: Tensor::from_data(

@@ -155,6 +155,8 @@ impl<'a, B: AutodiffBackend> ClassifyTask<'a, B> {
     pub fn read_every_window(mut self) -> crate::Result<Self> {
         let texts: Vec<&str> = self.data.train.iter().map(|e| e.text.as_str()).collect();
         let counts = self.tokenizer.piece_counts(&texts)?;
+        // Per text, so a second call expands from the texts again.
+        let text_lengths = self.tokenizer.token_lengths(&texts)?;
         let mut units = Vec::with_capacity(counts.iter().sum());
         let mut lengths = Vec::with_capacity(units.capacity());
         for (example, &n) in counts.iter().enumerate() {
@@ -163,7 +165,7 @@ impl<'a, B: AutodiffBackend> ClassifyTask<'a, B> {
                     example,
                     window: None,
                 });
-                lengths.push(self.train_lengths[example]);
+                lengths.push(text_lengths[example]);
                 continue;
             }
             for window in 0..n as u64 {
