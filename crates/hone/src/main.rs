@@ -20,7 +20,6 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     restore_sigpipe();
-    default_matmul_threads_to_every_core();
     let args = match cli::Cli::try_parse() {
         Ok(args) => args,
         Err(e) => return cli::usage_error(e),
@@ -37,26 +36,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The ndarray backend multiplies matrices with `matrixmultiply`, whose
-/// thread count comes from `MATMUL_NUM_THREADS` or else the number of
-/// *physical* cores — which this project's 2-vCPU virtual machines report as
-/// one. Defaulting to the cores the process may use (matrixmultiply caps it
-/// at 4) is what a multi-core machine needs. On the 2-vCPU VM it did not
-/// show a reliable gain: 8 Pang & Lee steps of batch 32 ran at 247 tokens/s
-/// once against 192–195 single-threaded, but interleaved runs of the two
-/// builds measured 162/143 against 166/159 (2–15 % steal time on the host).
-/// A value the user set is kept.
-fn default_matmul_threads_to_every_core() {
-    const VAR: &str = "MATMUL_NUM_THREADS";
-    if std::env::var_os(VAR).is_some() {
-        return;
-    }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // SAFETY: called in main before any thread exists, so nothing reads the
-    // environment concurrently.
-    unsafe { std::env::set_var(VAR, cores.to_string()) };
 }
 
 /// Rust ignores SIGPIPE, so `hone … | head` would panic on the first write
