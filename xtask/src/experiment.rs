@@ -7,7 +7,9 @@
 //!
 //! A run whose `metrics.json` exists is not repeated (its numbers are read
 //! back); a run that was interrupted resumes from its last checkpoint.
-//! Every run is seeded; `seeds = [..]` repeats a run per seed.
+//! Every run is seeded; `seeds = [..]` repeats a run per seed. A run with
+//! `soup_of = "RUN"` is instead a model soup (`hone soup`) of the folders
+//! of every seed of RUN, which must come earlier in the file.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,6 +39,9 @@ struct Run {
     args: Vec<String>,
     #[serde(default = "default_seeds")]
     seeds: Vec<u64>,
+    /// Average the seed folders of this earlier run instead of training.
+    #[serde(default)]
+    soup_of: Option<String>,
 }
 
 fn default_command() -> String {
@@ -50,7 +55,8 @@ fn default_seeds() -> Vec<u64> {
 /// The numbers of one finished run.
 struct Row {
     run: String,
-    seed: u64,
+    /// The seed, or for a soup its ingredients' seeds joined by `+`.
+    seed: String,
     metrics: serde_json::Value,
     peak_memory: Option<f64>,
 }
@@ -77,6 +83,10 @@ pub fn run(args: &[String]) -> Result<()> {
         if only.is_some_and(|o| o != &run.name) {
             continue;
         }
+        if let Some(base) = &run.soup_of {
+            rows.push(soup_row(&binary, &exp, run, base, &out_root, force)?);
+            continue;
+        }
         for &seed in &run.seeds {
             let out = out_root.join(format!("{}-s{seed}", run.name));
             if force && out.exists() {
@@ -94,7 +104,7 @@ pub fn run(args: &[String]) -> Result<()> {
                 }
                 crate::run(&mut cmd)?;
             }
-            rows.push(read_row(&run.name, seed, &out)?);
+            rows.push(read_row(&run.name, &seed.to_string(), &out)?);
         }
     }
     let summary = render(name, &exp, &rows);
@@ -116,7 +126,39 @@ fn build_hone(features: Option<&str>) -> Result<PathBuf> {
     Ok(Path::new(&target).join("debug/hone"))
 }
 
-fn read_row(run: &str, seed: u64, out: &Path) -> Result<Row> {
+/// Runs (or reads back) the soup `run` of the seed folders of `base`.
+fn soup_row(
+    binary: &Path,
+    exp: &Experiment,
+    run: &Run,
+    base: &str,
+    out_root: &Path,
+    force: bool,
+) -> Result<Row> {
+    let Some(base_run) = exp.runs.iter().find(|r| r.name == base) else {
+        bail!(
+            "run {}: soup_of = {base:?} names no run of this experiment",
+            run.name
+        );
+    };
+    let out = out_root.join(&run.name);
+    if force && out.exists() {
+        std::fs::remove_dir_all(&out)?;
+    }
+    if !out.join("metrics.json").is_file() {
+        let mut cmd = Command::new(binary);
+        cmd.arg("soup").args(&run.args);
+        for seed in &base_run.seeds {
+            cmd.arg("--model")
+                .arg(out_root.join(format!("{base}-s{seed}")));
+        }
+        crate::run(cmd.arg("--out").arg(&out))?;
+    }
+    let seeds: Vec<String> = base_run.seeds.iter().map(u64::to_string).collect();
+    read_row(&run.name, &seeds.join("+"), &out)
+}
+
+fn read_row(run: &str, seed: &str, out: &Path) -> Result<Row> {
     let path = out.join("metrics.json");
     let metrics: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(&path)
@@ -130,7 +172,7 @@ fn read_row(run: &str, seed: u64, out: &Path) -> Result<Row> {
         .reduce(f64::max);
     Ok(Row {
         run: run.into(),
-        seed,
+        seed: seed.into(),
         metrics,
         peak_memory,
     })
@@ -191,7 +233,8 @@ fn render(name: &str, exp: &Experiment, rows: &[Row]) -> String {
             f(&m["test"]["accuracy"]),
             f(&m["test"]["macro_f1"]),
             f(&m["validation"]["accuracy"]),
-            m["steps"],
+            // A soup trains nothing: no steps.
+            m["steps"].as_u64().map_or("–".into(), |v| v.to_string()),
             f(&m["train_seconds"]),
             tps,
             base_tps.map_or(f64::NAN, |b| tps / b),
@@ -281,7 +324,7 @@ mod tests {
     fn row(run: &str, seed: u64, test: f64, val: f64) -> Row {
         Row {
             run: run.into(),
-            seed,
+            seed: seed.to_string(),
             metrics: serde_json::json!({
                 "test": {"accuracy": test, "macro_f1": test - 0.001},
                 "validation": {"accuracy": val},

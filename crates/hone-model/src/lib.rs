@@ -5,11 +5,13 @@
 //! chosen only by the top crates. Here live the BERT encoder ([`bert`]) built
 //! from a Hugging Face `config.json` ([`config`]), weights loaded by name from
 //! `model.safetensors` with errors that name the file and tensor
-//! ([`checkpoint`]), and sentence pooling ([`pooling`]). [`engine`] is a fast CPU
+//! ([`checkpoint`]), the weight average of several checkpoints
+//! ([`average`], for model soups), and sentence pooling ([`pooling`]). [`engine`] is a fast CPU
 //! inference path for the same encoder (f32, int8 or 4-bit dense layers on
 //! hone-kernels). It depends on burn, hone-kernels (layer 0) and plain
 //! crates.
 
+pub mod average;
 pub mod bert;
 pub mod checkpoint;
 pub mod config;
@@ -18,6 +20,7 @@ pub mod error;
 pub mod onnx;
 pub mod pooling;
 
+pub use average::average_checkpoints;
 pub use bert::{BertInput, BertModel, InputLimits};
 pub use checkpoint::{Checkpoint, NamedTensor, write_safetensors};
 pub use config::{BertConfig, LayerShape};

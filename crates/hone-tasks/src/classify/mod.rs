@@ -1,8 +1,9 @@
 //! Text classification: a head on a pretrained encoder's pooled output
 //! ([`model`]), data checks and class weights ([`data`]), the training task
 //! ([`task`]), inference and metrics ([`predict`]), a linear-probe head
-//! ([`probe`], fitted by [`softmax_regression`]) and the end-to-end
-//! fine-tuning recipe ([`recipe`]).
+//! ([`probe`], fitted by [`softmax_regression`]), the end-to-end
+//! fine-tuning recipe ([`recipe`]) and weight-averaged model soups
+//! ([`soup`]).
 
 pub mod data;
 pub mod model;
@@ -10,6 +11,7 @@ pub mod predict;
 pub mod probe;
 pub mod recipe;
 pub mod softmax_regression;
+pub mod soup;
 pub mod task;
 
 pub use data::{ClassWeights, ClassifyData};
@@ -22,4 +24,5 @@ pub use recipe::{
     AutoBatch, ClassifierTask, FinetuneConfig, FinetuneJob, FinetuneMetrics, PROBE_FILE, RecipeRun,
     classify_task, finetune, initial_model, prepare, train_and_save,
 };
+pub use soup::{GreedyStep, IngredientScores, SoupJob, SoupMetrics, SoupRecipe, make_soup};
 pub use task::{Batching, ClassifyTask, TrainWindows};

@@ -98,7 +98,7 @@ pub struct SplitScores {
 }
 
 impl SplitScores {
-    fn of(scored: &Evaluation, examples: usize) -> Self {
+    pub(crate) fn of(scored: &Evaluation, examples: usize) -> Self {
         SplitScores {
             accuracy: scored.report.accuracy,
             macro_f1: scored.report.macro_avg.f1,

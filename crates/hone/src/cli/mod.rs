@@ -11,6 +11,7 @@ mod optimize;
 mod predict;
 mod prune;
 mod quantize;
+mod soup;
 mod train_args;
 
 use std::process::ExitCode;
@@ -53,6 +54,8 @@ pub enum Command {
     Distill(Box<distill::DistillArgs>),
     /// Remove attention heads and feed-forward neurons (really smaller tensors), then optionally fine-tune.
     Prune(Box<prune::PruneArgs>),
+    /// Average the weights of several fine-tuned classifiers (a model soup) and score the result.
+    Soup(Box<soup::SoupArgs>),
     /// Label lines of text with a fine-tuned classifier.
     Predict(predict::PredictArgs),
     /// Quantize a model folder to int8 or 4-bit for hone's fast CPU engine.
@@ -156,6 +159,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Optimize(args) => optimize::run(&ctx, *args),
         Command::Distill(args) => distill::run(&ctx, *args),
         Command::Prune(args) => prune::run(&ctx, *args),
+        Command::Soup(args) => soup::run(&ctx, *args),
         Command::Predict(args) => predict::run(&ctx, args),
         Command::Quantize(args) => quantize::run(&ctx, args),
         Command::Bench(args) => bench::run(&ctx, args),
