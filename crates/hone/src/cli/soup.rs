@@ -53,8 +53,9 @@ pub fn run(ctx: &Context, args: SoupArgs) -> Result<(), Failure> {
     }
     let data = args.data.load(ctx)?;
     eprintln!(
-        "averaging {} models ({recipe:?} recipe) on {} on {}",
+        "averaging {} models ({} recipe) on {} on {}",
         args.models.len(),
+        args.recipe,
         data.name,
         ctx.backend.label()
     );
