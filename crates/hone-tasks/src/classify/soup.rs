@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::prelude::Backend;
+use hone_data::datasets::Example;
 use serde::{Deserialize, Serialize};
 
 use super::data::ClassifyData;
@@ -130,15 +131,17 @@ pub fn make_soup<B: Backend>(job: SoupJob<'_>, device: &B::Device) -> Result<Sou
     }
     let info = check_ingredients(ingredients, data)?;
     let tokenizer = info.tokenizer(&ingredients[0])?;
-    let score = |dir: &Path, split: &[hone_data::datasets::Example]| -> Result<Evaluation> {
-        let (model, _, _) = TextClassifier::<B>::load(dir, device)?;
-        evaluate(&model, &tokenizer, split, &data.labels, 64, device)
+    let load =
+        |dir: &Path| -> Result<TextClassifier<B>> { Ok(TextClassifier::<B>::load(dir, device)?.0) };
+    let score = |model: &TextClassifier<B>, split: &[Example]| -> Result<Evaluation> {
+        evaluate(model, &tokenizer, split, &data.labels, 64, device)
     };
 
     let mut scored = Vec::with_capacity(ingredients.len());
     for dir in ingredients {
-        let val = score(dir, &data.validation)?;
-        let test = score(dir, &data.test)?;
+        let model = load(dir)?;
+        let val = score(&model, &data.validation)?;
+        let test = score(&model, &data.test)?;
         progress(&format!(
             "ingredient {}: validation accuracy {:.4}, test accuracy {:.4}",
             dir.display(),
@@ -190,7 +193,9 @@ pub fn make_soup<B: Backend>(job: SoupJob<'_>, device: &B::Device) -> Result<Sou
                 let mut trial = members.clone();
                 trial.push(candidate);
                 write_average(&trial)?;
-                let accuracy = score(staging.path(), &data.validation)?.report.accuracy;
+                let accuracy = score(&load(staging.path())?, &data.validation)?
+                    .report
+                    .accuracy;
                 let kept = accuracy >= best;
                 progress(&format!(
                     "greedy: adding {} gives validation accuracy {accuracy:.4} ({})",
@@ -214,8 +219,9 @@ pub fn make_soup<B: Backend>(job: SoupJob<'_>, device: &B::Device) -> Result<Sou
         scored[i].in_soup = true;
     }
     write_average(&members)?;
-    let val = score(staging.path(), &data.validation)?;
-    let test = score(staging.path(), &data.test)?;
+    let soup = load(staging.path())?;
+    let val = score(&soup, &data.validation)?;
+    let test = score(&soup, &data.test)?;
     progress(&format!(
         "soup of {} models: validation accuracy {:.4}, test accuracy {:.4}",
         members.len(),
