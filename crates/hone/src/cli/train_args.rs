@@ -101,8 +101,9 @@ pub struct TrainArgs {
     /// head | tail | head+tail[:N]
     #[arg(long, default_value = "head")]
     pub truncation: String,
-    /// raw | email (read each text as an e-mail: subject, sender and decoded
-    /// body instead of relay headers)
+    /// raw | email | email-headers (read each text as an e-mail: subject,
+    /// sender and decoded body instead of relay headers; email-headers adds
+    /// the recipient, day, Message-ID domain and mailer)
     #[arg(long, default_value = "raw")]
     pub text_view: String,
     /// Read a long text as up to N windows of --max-len tokens and average
