@@ -117,7 +117,11 @@ fn push_routing_headers(parsed: &mail_parser::Message<'_>, out: &mut String) {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    if let Some(to) = parsed.to().and_then(|t| t.first()).and_then(|a| a.address()) {
+    if let Some(to) = parsed
+        .to()
+        .and_then(|t| t.first())
+        .and_then(|a| a.address())
+    {
         out.push_str(&format!("To: {to}\n"));
     }
     if let Some(date) = parsed.date() {
