@@ -9,7 +9,9 @@
 //! back); a run that was interrupted resumes from its last checkpoint.
 //! Every run is seeded; `seeds = [..]` repeats a run per seed. A run with
 //! `soup_of = "RUN"` is instead a model soup (`hone soup`) of the folders
-//! of every seed of RUN, which must come earlier in the file.
+//! of every seed of RUN, which must come earlier in the file, or of the
+//! seeds listed in `ingredients` (a soup measured before RUN gained seeds
+//! keeps naming the ones it averaged).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -42,6 +44,9 @@ struct Run {
     /// Average the seed folders of this earlier run instead of training.
     #[serde(default)]
     soup_of: Option<String>,
+    /// With `soup_of`: which of its seeds to average (default: all).
+    #[serde(default)]
+    ingredients: Option<Vec<u64>>,
 }
 
 fn default_command() -> String {
@@ -141,6 +146,7 @@ fn soup_row(
             run.name
         );
     };
+    let ingredients = soup_ingredients(run, base_run)?;
     let out = out_root.join(&run.name);
     if force && out.exists() {
         std::fs::remove_dir_all(&out)?;
@@ -148,14 +154,34 @@ fn soup_row(
     if !out.join("metrics.json").is_file() {
         let mut cmd = Command::new(binary);
         cmd.arg("soup").args(&run.args);
-        for seed in &base_run.seeds {
+        for seed in &ingredients {
             cmd.arg("--model")
                 .arg(out_root.join(format!("{base}-s{seed}")));
         }
         crate::run(cmd.arg("--out").arg(&out))?;
     }
-    let seeds: Vec<String> = base_run.seeds.iter().map(u64::to_string).collect();
+    let seeds: Vec<String> = ingredients.iter().map(u64::to_string).collect();
     read_row(&run.name, &seeds.join("+"), &out)
+}
+
+/// The seeds of `base` that the soup `run` averages: its `ingredients`,
+/// each of which `base` must have run, or every seed of `base`.
+fn soup_ingredients(run: &Run, base: &Run) -> Result<Vec<u64>> {
+    let Some(chosen) = &run.ingredients else {
+        return Ok(base.seeds.clone());
+    };
+    if let Some(missing) = chosen.iter().find(|s| !base.seeds.contains(s)) {
+        bail!(
+            "run {}: ingredient seed {missing} is not among the seeds {:?} of {}",
+            run.name,
+            base.seeds,
+            base.name
+        );
+    }
+    if chosen.len() < 2 {
+        bail!("run {}: a soup needs at least two ingredients", run.name);
+    }
+    Ok(chosen.clone())
 }
 
 fn read_row(run: &str, seed: &str, out: &Path) -> Result<Row> {
@@ -331,6 +357,22 @@ mod tests {
             }),
             peak_memory: None,
         }
+    }
+
+    #[test]
+    fn a_soup_averages_its_listed_ingredients_or_every_seed_of_its_base() {
+        let parse = |text: &str| toml::from_str::<Run>(text).unwrap();
+        let base = parse("name = \"probe\"\nargs = []\nseeds = [42, 43, 44, 45]");
+        let all = parse("name = \"soup\"\nargs = []\nsoup_of = \"probe\"");
+        assert_eq!(soup_ingredients(&all, &base).unwrap(), [42, 43, 44, 45]);
+        let three =
+            parse("name = \"soup\"\nargs = []\nsoup_of = \"probe\"\ningredients = [42, 43, 44]");
+        assert_eq!(soup_ingredients(&three, &base).unwrap(), [42, 43, 44]);
+        let stray = parse("name = \"soup\"\nargs = []\nsoup_of = \"probe\"\ningredients = [42, 7]");
+        let err = soup_ingredients(&stray, &base).unwrap_err().to_string();
+        assert!(err.contains("seed 7") && err.contains("probe"), "{err}");
+        let one = parse("name = \"soup\"\nargs = []\nsoup_of = \"probe\"\ningredients = [42]");
+        assert!(soup_ingredients(&one, &base).is_err());
     }
 
     #[test]

@@ -14,9 +14,10 @@
 //! message was sent, the domain of its `Message-ID` and the mailer that
 //! wrote it. Measured with TF-IDF + logistic regression on the first 126
 //! MiniLM tokens of each SpamAssassin message (5-fold cross-validation over
-//! all 6,046), this view leaves 78 messages wrong against 96 for `Email`;
-//! every header of the raw message, unbounded, leaves 60 — the `Received:`
-//! chain alone 115, but it runs to hundreds of tokens.
+//! all 6,046; `benches/text_views/spam_views_tfidf.py`), this view leaves
+//! 75 messages wrong against 94 for `Email`; all headers of the raw
+//! message, unbounded, leave 60 — the `Received:` chain alone 112, but it
+//! runs to hundreds of tokens.
 
 use std::borrow::Cow;
 

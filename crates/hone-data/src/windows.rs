@@ -13,6 +13,7 @@
 //! CPU engine) share: windows sorted by length so a batch carries little
 //! padding, scored, and averaged back to one row per text in input order.
 
+use sha2::{Digest, Sha256};
 use tokenizers::{Encoding, PaddingParams, pad_encodings};
 
 use crate::tokenize::EncodedBatch;
@@ -54,6 +55,30 @@ pub struct Pieces {
 }
 
 impl Pieces {
+    /// SHA-256 of what an encoder reads from these pieces: for each piece in
+    /// order, the index of its text and its token ids, type ids and
+    /// attention mask. Equal digests mean identical encoder inputs (what a
+    /// cache of encoder outputs is keyed by).
+    pub fn digest(&self) -> [u8; 32] {
+        let mut hash = Sha256::new();
+        hash.update((self.n_texts as u64).to_le_bytes());
+        let mut buffer = Vec::new();
+        for (encoding, owner) in self.encodings.iter().zip(&self.owners) {
+            buffer.clear();
+            buffer.extend_from_slice(&(*owner as u64).to_le_bytes());
+            buffer.extend_from_slice(&(encoding.len() as u64).to_le_bytes());
+            for values in [
+                encoding.get_ids(),
+                encoding.get_type_ids(),
+                encoding.get_attention_mask(),
+            ] {
+                buffer.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+            }
+            hash.update(&buffer);
+        }
+        hash.finalize().into()
+    }
+
     /// Number of pieces (windows) over all texts.
     pub fn len(&self) -> usize {
         self.encodings.len()

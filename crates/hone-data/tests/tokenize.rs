@@ -167,6 +167,35 @@ fn windows_read_a_long_text_whole_and_short_texts_once() {
 }
 
 #[test]
+fn the_pieces_digest_changes_exactly_when_the_encoder_inputs_do() {
+    let Some(tok) = minilm(16) else {
+        return;
+    };
+    let long = WORDS.join(" ");
+    let digest = |tok: &TextTokenizer, texts: &[&str]| tok.encode_pieces(texts).unwrap().digest();
+    let base = digest(&tok, &["one two", &long]);
+    assert_eq!(base, digest(&minilm(16).unwrap(), &["one two", &long]));
+    // Same tokens by another route: a short text reads the same with windows.
+    assert_eq!(
+        digest(&tok, &["one two"]),
+        digest(&minilm(16).unwrap().with_windows(4), &["one two"])
+    );
+    for other in [
+        digest(&tok, &["one three", &long]),
+        digest(&tok, &[&long, "one two"]),
+        digest(&tok, &["one two"]),
+        digest(&minilm(17).unwrap(), &["one two", &long]),
+        digest(
+            &minilm(16).unwrap().with_truncation(Truncation::Tail),
+            &["one two", &long],
+        ),
+        digest(&minilm(16).unwrap().with_windows(2), &["one two", &long]),
+    ] {
+        assert_ne!(other, base);
+    }
+}
+
+#[test]
 fn max_len_must_leave_room_for_text() {
     let Some(dir) = cached("minilm-l6", "tokenizer.json") else {
         return;

@@ -3,10 +3,11 @@
 //! (overfitting proves that loss, gradients, optimizer and batching are
 //! wired together), the class-weighted, label-smoothed loss equals its
 //! closed form computed by hand from the logits, and a linear-probe head
-//! predicts what the probe fitted.
+//! predicts what the probe fitted (its features cached by exactly what they
+//! depend on).
 
 use burn::backend::{Autodiff, NdArray};
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, ModuleVisitor, Param};
 use burn::prelude::*;
 use hone_data::assets::{Cache, FetchOptions, resolve_model_dir};
 use hone_data::datasets::Example;
@@ -222,7 +223,7 @@ fn a_probe_head_is_fitted_to_the_frozen_features_and_put_in_place() {
     };
     let random_head = accuracy(&model);
     let encoder_before = model.encoder.embeddings.word.weight.val().into_data();
-    let report = fit_probe_head(&mut model, &tokenizer, &data, &device).unwrap();
+    let report = fit_probe_head(&mut model, &tokenizer, &data, None, &device).unwrap();
     assert!(report.gradient < 1e-6, "the fit converged: {report:?}");
     assert!(
         report.train_accuracy > random_head && report.train_accuracy >= 0.9,
@@ -238,6 +239,83 @@ fn a_probe_head_is_fitted_to_the_frozen_features_and_put_in_place() {
         encoder_before,
         "the encoder is untouched"
     );
+}
+
+/// `model` with every parameter drawn now: burn initializes parameters
+/// lazily, at first use, and a clone of a parameter not yet drawn draws its
+/// own values — two clones of one fresh encoder would be two encoders.
+fn initialized(model: BertModel<B>) -> BertModel<B> {
+    struct Draw;
+    impl ModuleVisitor<B> for Draw {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let _ = param.val();
+        }
+    }
+    model.visit(&mut Draw);
+    model
+}
+
+#[test]
+fn probe_features_are_cached_by_exactly_what_they_depend_on() {
+    let device = Default::default();
+    let cache = tempfile::tempdir().unwrap();
+    let cache = Some(cache.path());
+    let tokenizer = tokenizer();
+    let data = tiny_data();
+    B::seed(&device, 5);
+    let encoder = initialized(BertModel::<B>::init(&tiny_config(), false, &device).unwrap());
+    let with_head = |seed, pooling| {
+        B::seed(&device, seed);
+        TextClassifier::new(encoder.clone(), 3, pooling, 0.1)
+    };
+    let head = |m: &TextClassifier<B>| m.head.weight.val().into_data();
+    let fit = |model: &mut TextClassifier<B>, data: &ClassifyData, cache| {
+        fit_probe_head(model, &tokenizer, data, cache, &device).unwrap()
+    };
+    let files = || std::fs::read_dir(cache.unwrap()).unwrap().count();
+
+    let mut computed = with_head(1, Pooling::Mean);
+    let plain = fit(&mut computed, &data, None);
+    let mut first = with_head(1, Pooling::Mean);
+    assert!(!fit(&mut first, &data, cache).features_from_cache);
+    assert_eq!(files(), 1);
+    // Another seed starts from another random head; the features are the
+    // same, so they are read back and give the head computing them gives.
+    let mut second = with_head(2, Pooling::Mean);
+    assert_ne!(head(&second), head(&with_head(1, Pooling::Mean)));
+    let hit = fit(&mut second, &data, cache);
+    assert!(hit.features_from_cache, "{hit:?}");
+    assert_eq!(head(&second), head(&computed));
+    assert_eq!(
+        (hit.iterations, hit.train_accuracy),
+        (plain.iterations, plain.train_accuracy)
+    );
+
+    // Other pooling, other texts or other encoder weights: computed anew.
+    let mut cls = with_head(1, Pooling::Cls);
+    assert!(!fit(&mut cls, &data, cache).features_from_cache);
+    let mut fewer = data.clone();
+    fewer.train.pop();
+    assert!(!fit(&mut with_head(1, Pooling::Mean), &fewer, cache).features_from_cache);
+    B::seed(&device, 6);
+    let other = initialized(BertModel::<B>::init(&tiny_config(), false, &device).unwrap());
+    let mut other = TextClassifier::new(other, 3, Pooling::Mean, 0.1);
+    assert!(!fit(&mut other, &data, cache).features_from_cache);
+    assert_eq!(files(), 4);
+
+    // A damaged file is not trusted: recomputed and written whole again.
+    let entries: Vec<_> = std::fs::read_dir(cache.unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    for path in &entries {
+        let bytes = std::fs::read(path).unwrap();
+        std::fs::write(path, &bytes[..bytes.len() / 2]).unwrap();
+    }
+    let mut again = with_head(3, Pooling::Mean);
+    assert!(!fit(&mut again, &data, cache).features_from_cache);
+    assert_eq!(head(&again), head(&computed));
+    assert!(fit(&mut with_head(4, Pooling::Mean), &data, cache).features_from_cache);
 }
 
 #[test]

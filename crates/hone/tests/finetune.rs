@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{hone, text, tiny_csv, tiny_model};
+use common::{hone, hone_with_cache, text, tiny_csv, tiny_model};
 
 fn finetune_args<'a>(model: &'a str, data: &'a str, out: &'a str) -> Vec<&'a str> {
     vec![
@@ -370,36 +370,63 @@ fn bad_input_is_a_clear_error() {
 }
 
 #[test]
-fn a_probe_head_init_records_its_fit_and_trains_on() {
+fn a_probe_head_init_records_its_fit_and_a_second_seed_reuses_its_features() {
     let tmp = tempfile::tempdir().unwrap();
     let model = tiny_model(tmp.path());
     let data = tiny_csv(tmp.path());
-    let out_dir = tmp.path().join("probe");
-    let out = hone(&[
-        "finetune",
-        "--model",
-        model.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--head-init",
-        "probe",
-        "--epochs",
-        "2",
-        "--batch-size",
-        "4",
-        "--max-len",
-        "16",
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let probe: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("head_probe.json")).unwrap())
-            .unwrap();
-    let train_accuracy = probe["train_accuracy"].as_f64().unwrap();
-    assert!((0.0..=1.0).contains(&train_accuracy), "{probe}");
-    assert!(probe["gradient"].as_f64().unwrap() < 1e-6, "{probe}");
-    assert_eq!(metrics(&out_dir)["config"]["head_init"], "probe");
+    let cache = tmp.path().join("cache");
+    let run = |name: &str, seed: &str, extra: &[&str]| {
+        let out_dir = tmp.path().join(name);
+        let mut args = vec![
+            "finetune",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--head-init",
+            "probe",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "4",
+            "--max-len",
+            "16",
+            "--seed",
+            seed,
+        ];
+        args.extend_from_slice(extra);
+        let out = hone_with_cache(&cache, &args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let probe: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out_dir.join("head_probe.json")).unwrap(),
+        )
+        .unwrap();
+        (probe, metrics(&out_dir))
+    };
+    let (first, metrics_first) = run("probe-s1", "1", &[]);
+    let train_accuracy = first["train_accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&train_accuracy), "{first}");
+    assert!(first["gradient"].as_f64().unwrap() < 1e-6, "{first}");
+    assert_eq!(first["features_from_cache"], false);
+    assert_eq!(metrics_first["config"]["head_init"], "probe");
+    let cached = std::fs::read_dir(cache.join("probe-features"))
+        .unwrap()
+        .count();
+    assert_eq!(cached, 1, "one feature file for the one encoder and data");
+
+    // Another seed reads the features back and fits the same head.
+    let (second, _) = run("probe-s2", "2", &[]);
+    assert_eq!(second["features_from_cache"], true);
+    for key in ["train_accuracy", "iterations", "gradient"] {
+        assert_eq!(second[key], first[key], "{key}");
+    }
+    // The same seed without the cache ends exactly where the first run did.
+    let (again, metrics_again) = run("probe-s1-again", "1", &["--no-probe-cache"]);
+    assert_eq!(again["features_from_cache"], false);
+    assert_eq!(metrics_again["test"], metrics_first["test"]);
+    assert_eq!(metrics_again["validation"], metrics_first["validation"]);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Text classification: a head on a pretrained encoder's pooled output
 //! ([`model`]), data checks and class weights ([`data`]), the training task
 //! ([`task`]), inference and metrics ([`predict`]), a linear-probe head
-//! ([`probe`], fitted by [`softmax_regression`]), the end-to-end
+//! ([`probe`], fitted by [`softmax_regression`] on features [`probe_cache`]
+//! keeps between runs), the end-to-end
 //! fine-tuning recipe ([`recipe`]) and weight-averaged model soups
 //! ([`soup`]).
 
@@ -9,6 +10,7 @@ pub mod data;
 pub mod model;
 pub mod predict;
 pub mod probe;
+pub mod probe_cache;
 pub mod recipe;
 pub mod softmax_regression;
 pub mod soup;
@@ -17,7 +19,8 @@ pub mod task;
 pub use data::{ClassWeights, ClassifyData};
 pub use model::{ClassifierInfo, INFO_FILE, LayerOutputs, Pooling, TextClassifier, read_info};
 pub use predict::{
-    Evaluation, argmax, evaluate, pooled_features, predict_logits, predict_proba, softmax_in_place,
+    Evaluation, argmax, evaluate, pooled_features, pooled_features_of_pieces, predict_logits,
+    predict_proba, softmax_in_place,
 };
 pub use probe::{HeadInit, ProbeReport, fit_probe_head};
 pub use recipe::{

@@ -206,6 +206,11 @@ impl<B: Backend> TextClassifier<B> {
         self.head.weight.dims()[1]
     }
 
+    /// Width of the pooled vector the head reads.
+    pub fn feature_width(&self) -> usize {
+        self.head.weight.dims()[0]
+    }
+
     /// Writes `model.safetensors` into `dir` (the caller copies the base
     /// model's `config.json` and `tokenizer.json` beside it).
     pub fn save_weights(&self, dir: &Path) -> Result<()> {

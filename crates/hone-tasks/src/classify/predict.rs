@@ -7,7 +7,7 @@
 use burn::prelude::*;
 use hone_data::datasets::Example;
 use hone_data::tokenize::TextTokenizer;
-use hone_data::windows::predict_sorted;
+use hone_data::windows::{Pieces, predict_sorted};
 use hone_metrics::{ClassificationReport, classification_report};
 use hone_model::bert::BertInput;
 
@@ -26,8 +26,7 @@ pub fn predict_proba<B: Backend>(
 ) -> Result<Vec<Vec<f32>>> {
     predict_rows(
         model,
-        tokenizer,
-        texts,
+        &tokenizer.encode_pieces(texts)?,
         batch_size,
         device,
         TextClassifier::forward,
@@ -46,8 +45,7 @@ pub fn predict_logits<B: Backend>(
 ) -> Result<Vec<Vec<f32>>> {
     predict_rows(
         model,
-        tokenizer,
-        texts,
+        &tokenizer.encode_pieces(texts)?,
         batch_size,
         device,
         TextClassifier::forward,
@@ -65,10 +63,19 @@ pub fn pooled_features<B: Backend>(
     batch_size: usize,
     device: &B::Device,
 ) -> Result<Vec<Vec<f32>>> {
+    pooled_features_of_pieces(model, &tokenizer.encode_pieces(texts)?, batch_size, device)
+}
+
+/// [`pooled_features`] of texts already tokenized into `pieces`.
+pub fn pooled_features_of_pieces<B: Backend>(
+    model: &TextClassifier<B>,
+    pieces: &Pieces,
+    batch_size: usize,
+    device: &B::Device,
+) -> Result<Vec<Vec<f32>>> {
     predict_rows(
         model,
-        tokenizer,
-        texts,
+        pieces,
         batch_size,
         device,
         TextClassifier::pooled,
@@ -88,16 +95,14 @@ pub fn softmax_in_place(row: &mut [f32]) {
 /// into rows by `per_row`, averaged per text.
 fn predict_rows<B: Backend>(
     model: &TextClassifier<B>,
-    tokenizer: &TextTokenizer,
-    texts: &[&str],
+    pieces: &Pieces,
     batch_size: usize,
     device: &B::Device,
     forward: impl Fn(&TextClassifier<B>, &BertInput<B>) -> Tensor<B, 2>,
     per_row: impl Fn(&mut [f32]),
 ) -> Result<Vec<Vec<f32>>> {
-    let pieces = tokenizer.encode_pieces(texts)?;
     let limits = model.encoder.limits();
-    predict_sorted(&pieces, batch_size, |enc| -> Result<Vec<Vec<f32>>> {
+    predict_sorted(pieces, batch_size, |enc| -> Result<Vec<Vec<f32>>> {
         let input = limits.input::<B>(
             enc.batch,
             enc.seq_len,

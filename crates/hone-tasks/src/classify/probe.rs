@@ -9,8 +9,10 @@
 //!
 //! The features are read as validation reads a text (all its windows,
 //! averaged, when the tokenizer reads windows), in inference mode (no
-//! dropout).
+//! dropout). They do not depend on the seed, so with a cache folder they
+//! are computed once and reused by later runs ([`super::probe_cache`]).
 
+use std::path::Path;
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
@@ -20,7 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use super::data::ClassifyData;
 use super::model::TextClassifier;
-use super::predict::pooled_features;
+use super::predict::pooled_features_of_pieces;
+use super::probe_cache::cached_pooled_features;
 use super::softmax_regression;
 use crate::{Result, TaskError};
 
@@ -60,21 +63,38 @@ pub struct ProbeReport {
     pub iterations: usize,
     /// Largest gradient component at the end, relative to C × rows.
     pub gradient: f64,
-    /// Seconds to compute the features and fit.
+    /// Seconds to compute (or read) the features and fit.
     pub seconds: f64,
+    /// Whether the features were read from the cache of an earlier run.
+    #[serde(default)]
+    pub features_from_cache: bool,
 }
 
+/// Texts per inference batch when computing the features.
+const FEATURE_BATCH: usize = 64;
+
 /// Fits `model`'s head on the pooled features of `data.train` and puts it
-/// in place.
+/// in place. With `cache`, the features are read from that folder when an
+/// earlier run computed them from identical inputs, and stored there
+/// otherwise.
 pub fn fit_probe_head<B: AutodiffBackend>(
     model: &mut TextClassifier<B>,
     tokenizer: &TextTokenizer,
     data: &ClassifyData,
+    cache: Option<&Path>,
     device: &B::Device,
 ) -> Result<ProbeReport> {
     let start = Instant::now();
     let texts: Vec<&str> = data.train.iter().map(|e| e.text.as_str()).collect();
-    let rows = pooled_features(&model.valid(), tokenizer, &texts, 64, device)?;
+    let pieces = tokenizer.encode_pieces(&texts)?;
+    let frozen = model.valid();
+    let (rows, features_from_cache) = match cache {
+        Some(dir) => cached_pooled_features(&frozen, &pieces, FEATURE_BATCH, dir, device)?,
+        None => (
+            pooled_features_of_pieces(&frozen, &pieces, FEATURE_BATCH, device)?,
+            false,
+        ),
+    };
     let features = rows.first().map_or(0, Vec::len);
     let x: Vec<f64> = rows.iter().flatten().map(|&v| f64::from(v)).collect();
     let labels: Vec<usize> = data.train.iter().map(|e| e.label).collect();
@@ -95,6 +115,7 @@ pub fn fit_probe_head<B: AutodiffBackend>(
         iterations: fitted.iterations,
         gradient: fitted.gradient,
         seconds: start.elapsed().as_secs_f64(),
+        features_from_cache,
     })
 }
 

@@ -3,7 +3,7 @@
 //! best model on the validation and test splits, and write a self-contained
 //! output folder (model, tokenizer, label map, run log, curves, metrics).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::AutodiffBackend;
 use hone_data::augment::{AugmentConfig, Augmenter, WordNet};
@@ -40,6 +40,11 @@ pub struct FinetuneConfig {
     /// encoder's features (LP-FT).
     #[serde(default)]
     pub head_init: HeadInit,
+    /// Where a probe head's training features are cached between runs
+    /// (`None`: always computed). A place on this machine, not a setting
+    /// of the run, so not recorded with it.
+    #[serde(skip)]
+    pub probe_cache: Option<PathBuf>,
     pub class_weights: ClassWeights,
     pub label_smoothing: f32,
     pub augment: AugmentConfig,
@@ -66,6 +71,7 @@ impl Default for FinetuneConfig {
             pooling: Pooling::Mean,
             head_dropout: 0.1,
             head_init: HeadInit::Random,
+            probe_cache: None,
             class_weights: ClassWeights::None,
             label_smoothing: 0.0,
             augment: AugmentConfig::default(),
@@ -171,7 +177,8 @@ pub fn finetune<B: AutodiffBackend>(
                 model_dir.display()
             )));
         }
-        let report = fit_probe_head(&mut model, &tokenizer, data, device)?;
+        let cache = config.probe_cache.as_deref();
+        let report = fit_probe_head(&mut model, &tokenizer, data, cache, device)?;
         write_json(&out_dir.join(PROBE_FILE), &report)?;
     }
     let mut task = classify_task(

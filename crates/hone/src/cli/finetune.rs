@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use hone::backend::{TrainJob, dispatch_train};
 use hone::models::resolve_model;
-use hone::tasks::classify::{FinetuneJob, FinetuneMetrics, HeadInit, finetune};
+use hone::tasks::classify::{FinetuneJob, FinetuneMetrics, HeadInit, finetune, probe_cache};
 
 use super::train_args::{DataArgs, TrainArgs, print_metrics, run_options, wordnet_for};
 use super::{Context, Failure};
@@ -30,6 +30,11 @@ pub struct FinetuneArgs {
     /// is recorded in head_probe.json.
     #[arg(long, default_value = "random")]
     pub head_init: String,
+    /// Compute the probe's training features even when an earlier run with
+    /// the same encoder, data and reading left them in the cache
+    /// ($HONE_CACHE/probe-features).
+    #[arg(long)]
+    pub no_probe_cache: bool,
     /// Continue the run in --out from its latest checkpoint (same options).
     #[arg(long)]
     pub resume: bool,
@@ -52,6 +57,9 @@ impl TrainJob for Job<'_> {
 pub fn run(ctx: &Context, args: FinetuneArgs) -> Result<(), Failure> {
     let mut config = args.train.config()?;
     config.head_init = args.head_init.parse::<HeadInit>().map_err(Failure::Usage)?;
+    if !args.no_probe_cache {
+        config.probe_cache = Some(probe_cache::cache_dir(ctx.cache.root()));
+    }
     let model_dir = resolve_model(&args.model, &ctx.cache, &ctx.fetch)?;
     let data = args.data.load(ctx)?;
     let wordnet = wordnet_for(ctx, &config)?;

@@ -20,6 +20,18 @@ pub fn hone(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// [`hone`] with its own cache folder (what a run leaves in the cache is
+/// then the test's to inspect, and the user's cache is not touched).
+pub fn hone_with_cache(cache: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hone"))
+        .args(args)
+        .arg("--quiet")
+        .env("HONE_CACHE", cache)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
