@@ -316,6 +316,22 @@ fn probe_features_are_cached_by_exactly_what_they_depend_on() {
     assert!(!fit(&mut again, &data, cache).features_from_cache);
     assert_eq!(head(&again), head(&computed));
     assert!(fit(&mut with_head(4, Pooling::Mean), &data, cache).features_from_cache);
+
+    // A cache that cannot be written (its folder is a file) costs the time
+    // it would have saved, and says why; the fit goes on.
+    let blocked = tempfile::NamedTempFile::new().unwrap();
+    let mut unblocked = with_head(5, Pooling::Mean);
+    let report = fit_probe_head(
+        &mut unblocked,
+        &tokenizer,
+        &data,
+        Some(blocked.path()),
+        &device,
+    )
+    .unwrap();
+    assert!(!report.features_from_cache);
+    assert!(report.cache_error.is_some(), "{report:?}");
+    assert_eq!(head(&unblocked), head(&computed));
 }
 
 #[test]

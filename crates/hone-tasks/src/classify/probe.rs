@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::data::ClassifyData;
 use super::model::TextClassifier;
 use super::predict::pooled_features_of_pieces;
-use super::probe_cache::cached_pooled_features;
+use super::probe_cache::{CachedFeatures, cached_pooled_features};
 use super::softmax_regression;
 use crate::{Result, TaskError};
 
@@ -68,6 +68,9 @@ pub struct ProbeReport {
     /// Whether the features were read from the cache of an earlier run.
     #[serde(default)]
     pub features_from_cache: bool,
+    /// Why the feature cache could not be used (the run went on without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_error: Option<String>,
 }
 
 /// Texts per inference batch when computing the features.
@@ -88,12 +91,17 @@ pub fn fit_probe_head<B: AutodiffBackend>(
     let texts: Vec<&str> = data.train.iter().map(|e| e.text.as_str()).collect();
     let pieces = tokenizer.encode_pieces(&texts)?;
     let frozen = model.valid();
-    let (rows, features_from_cache) = match cache {
+    let CachedFeatures {
+        rows,
+        from_cache: features_from_cache,
+        cache_error,
+    } = match cache {
         Some(dir) => cached_pooled_features(&frozen, &pieces, FEATURE_BATCH, dir, device)?,
-        None => (
-            pooled_features_of_pieces(&frozen, &pieces, FEATURE_BATCH, device)?,
-            false,
-        ),
+        None => CachedFeatures {
+            rows: pooled_features_of_pieces(&frozen, &pieces, FEATURE_BATCH, device)?,
+            from_cache: false,
+            cache_error: None,
+        },
     };
     let features = rows.first().map_or(0, Vec::len);
     let x: Vec<f64> = rows.iter().flatten().map(|&v| f64::from(v)).collect();
@@ -116,6 +124,7 @@ pub fn fit_probe_head<B: AutodiffBackend>(
         gradient: fitted.gradient,
         seconds: start.elapsed().as_secs_f64(),
         features_from_cache,
+        cache_error,
     })
 }
 

@@ -11,8 +11,11 @@
 //! token ids, type ids, attention mask and text, the batch size and the
 //! backend's name), so a hit returns the features the run would have
 //! computed — bit for bit with the same build (a build with other ndarray
-//! threading settings agrees to about 1e-7). Files are written whole (temp file + rename)
-//! and read back only when their length matches the expected shape.
+//! threading settings agrees to about 1e-7). Files are written whole (temp
+//! file + rename) and read back only when their length matches the
+//! expected shape. The cache never stops a run: a folder that cannot be
+//! read or written only costs the time it would have saved, and the
+//! reason is returned for the run's record.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,28 +32,52 @@ use crate::{Result, TaskError};
 /// Bumped when the file layout or what the key covers changes.
 const FORMAT: &[u8] = b"hone-probe-features-v1";
 
+/// Features and where they came from.
+pub struct CachedFeatures {
+    /// `[texts][width]`, in input order.
+    pub rows: Vec<Vec<f32>>,
+    /// Read back from an earlier run's file.
+    pub from_cache: bool,
+    /// Why the cache could not be read or written, when it could not.
+    pub cache_error: Option<String>,
+}
+
 /// Pooled features of `pieces` under `model` (see
 /// [`super::predict::pooled_features`]), read from `dir` when an earlier
 /// run computed them with identical inputs; otherwise computed and stored
-/// there. The flag says whether they came from the cache.
+/// there.
 pub fn cached_pooled_features<B: Backend>(
     model: &TextClassifier<B>,
     pieces: &Pieces,
     batch_size: usize,
     dir: &Path,
     device: &B::Device,
-) -> Result<(Vec<Vec<f32>>, bool)> {
+) -> Result<CachedFeatures> {
     let path = dir.join(format!(
         "{}.f32",
         feature_key(model, pieces, batch_size, device)
     ));
-    let width = model.feature_width();
-    if let Some(rows) = read_rows(&path, pieces.n_texts(), width)? {
-        return Ok((rows, true));
+    let mut cache_error = None;
+    match read_rows(&path, pieces.n_texts(), model.feature_width()) {
+        Ok(Some(rows)) => {
+            return Ok(CachedFeatures {
+                rows,
+                from_cache: true,
+                cache_error,
+            });
+        }
+        Ok(None) => {}
+        Err(e) => cache_error = Some(e.to_string()),
     }
     let rows = pooled_features_of_pieces(model, pieces, batch_size, device)?;
-    write_rows(&path, &rows)?;
-    Ok((rows, false))
+    if let Err(e) = write_rows(&path, &rows) {
+        cache_error = Some(e.to_string());
+    }
+    Ok(CachedFeatures {
+        rows,
+        from_cache: false,
+        cache_error,
+    })
 }
 
 /// Hex SHA-256 of everything the features depend on.
