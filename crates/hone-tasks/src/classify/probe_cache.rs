@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
+use hone_data::assets::fetch::hex;
 use hone_data::windows::Pieces;
 use sha2::{Digest, Sha256};
 
@@ -57,18 +58,17 @@ pub fn cached_pooled_features<B: Backend>(
         "{}.f32",
         feature_key(model, pieces, batch_size, device)
     ));
-    let mut cache_error = None;
-    match read_rows(&path, pieces.n_texts(), model.feature_width()) {
+    let mut cache_error = match read_rows(&path, pieces.n_texts(), model.feature_width()) {
         Ok(Some(rows)) => {
             return Ok(CachedFeatures {
                 rows,
                 from_cache: true,
-                cache_error,
+                cache_error: None,
             });
         }
-        Ok(None) => {}
-        Err(e) => cache_error = Some(e.to_string()),
-    }
+        Ok(None) => None,
+        Err(e) => Some(e.to_string()),
+    };
     let rows = pooled_features_of_pieces(model, pieces, batch_size, device)?;
     if let Err(e) = write_rows(&path, &rows) {
         cache_error = Some(e.to_string());
@@ -95,7 +95,7 @@ fn feature_key<B: Backend>(
     hash.update(pieces.digest());
     // The encoder only: the head is seeded per run and is not read.
     model.encoder.visit(&mut ParamHasher { hash: &mut hash });
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex(&hash.finalize())
 }
 
 /// Feeds every float parameter's shape and values to the hash, in the

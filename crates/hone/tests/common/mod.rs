@@ -11,23 +11,22 @@ use burn::prelude::Backend;
 use hone::data::assets::{Cache, FetchOptions, resolve_model_dir};
 use hone::model::{BertConfig, BertModel};
 
+/// The `hone` binary with `args`, quiet, reading nothing from stdin.
+fn hone_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hone"));
+    command.args(args).arg("--quiet").stdin(Stdio::null());
+    command
+}
+
 pub fn hone(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hone"))
-        .args(args)
-        .arg("--quiet")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    hone_command(args).output().unwrap()
 }
 
 /// [`hone`] with its own cache folder (what a run leaves in the cache is
 /// then the test's to inspect, and the user's cache is not touched).
 pub fn hone_with_cache(cache: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hone"))
-        .args(args)
-        .arg("--quiet")
+    hone_command(args)
         .env("HONE_CACHE", cache)
-        .stdin(Stdio::null())
         .output()
         .unwrap()
 }
