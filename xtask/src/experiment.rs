@@ -250,22 +250,20 @@ fn render(name: &str, exp: &Experiment, rows: &[Row]) -> String {
         .and_then(|r| r.metrics["train_tokens_per_s"].as_f64());
     for r in rows {
         let m = &r.metrics;
-        let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
-        let tps = f(&m["train_tokens_per_s"]);
+        // A soup trains nothing: its steps, time and speed cells are "–".
+        let tps = m["train_tokens_per_s"].as_f64();
         s.push_str(&format!(
-            "| {} | {} | {:.4} | {:.4} | {:.4} | {} | {:.0} | {:.0} | {:.2} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.run,
             r.seed,
-            f(&m["test"]["accuracy"]),
-            f(&m["test"]["macro_f1"]),
-            f(&m["validation"]["accuracy"]),
-            // A soup trains nothing: no steps.
+            cell(m["test"]["accuracy"].as_f64(), 4),
+            cell(m["test"]["macro_f1"].as_f64(), 4),
+            cell(m["validation"]["accuracy"].as_f64(), 4),
             m["steps"].as_u64().map_or("–".into(), |v| v.to_string()),
-            f(&m["train_seconds"]),
-            tps,
-            base_tps.map_or(f64::NAN, |b| tps / b),
-            r.peak_memory
-                .map_or("–".into(), |b| format!("{:.2}", b / (1u64 << 30) as f64)),
+            cell(m["train_seconds"].as_f64(), 0),
+            cell(tps, 0),
+            cell(tps.zip(base_tps).map(|(t, b)| t / b), 2),
+            cell(r.peak_memory.map(|b| b / (1u64 << 30) as f64), 2),
         ));
     }
     let repeated = seed_means(rows);
@@ -292,6 +290,14 @@ fn render(name: &str, exp: &Experiment, rows: &[Row]) -> String {
         }
     }
     s
+}
+
+/// A table cell: `value` with `decimals` decimals, or "–" where the run
+/// has no such figure (a soup trains nothing, so has no time or speed).
+fn cell(value: Option<f64>, decimals: usize) -> String {
+    value
+        .filter(|v| v.is_finite())
+        .map_or("–".into(), |v| format!("{v:.decimals$}"))
 }
 
 /// Mean and standard error over the seeds of one run.
@@ -373,6 +379,26 @@ mod tests {
         assert!(err.contains("seed 7") && err.contains("probe"), "{err}");
         let one = parse("name = \"soup\"\nargs = []\nsoup_of = \"probe\"\ningredients = [42]");
         assert!(soup_ingredients(&one, &base).is_err());
+    }
+
+    #[test]
+    fn a_soup_row_shows_dashes_where_nothing_was_trained() {
+        let exp: Experiment = toml::from_str("description = \"d\"\nargs = []\nrun = []").unwrap();
+        let mut trained = row("probe", 42, 0.8, 0.8);
+        trained.metrics["steps"] = 100.into();
+        trained.metrics["train_seconds"] = 50.0.into();
+        trained.metrics["train_tokens_per_s"] = 400.0.into();
+        let soup = row("soup", 0, 0.85, 0.84);
+        let table = render("x", &exp, &[trained, soup]);
+        assert!(!table.contains("NaN"), "{table}");
+        assert!(
+            table.contains("| probe | 42 | 0.8000 | 0.7990 | 0.8000 | 100 | 50 | 400 | 1.00 | – |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| soup | 0 | 0.8500 | 0.8490 | 0.8400 | – | – | – | – | – |"),
+            "{table}"
+        );
     }
 
     #[test]
