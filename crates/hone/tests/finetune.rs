@@ -114,6 +114,7 @@ fn finetune_writes_a_usable_model_folder_and_resume_after_sigkill_matches() {
     let labels: Vec<String> = text(&predicted.stdout).lines().map(String::from).collect();
     assert_eq!(labels, ["pos", "biz"]);
     windows_average_the_probabilities_of_their_pieces(&full);
+    let predictions = tmp.path().join("predictions.jsonl");
     let eval = hone(&[
         "eval",
         "classify",
@@ -122,6 +123,8 @@ fn finetune_writes_a_usable_model_folder_and_resume_after_sigkill_matches() {
         "--data",
         data,
         "--json",
+        "--predictions",
+        predictions.to_str().unwrap(),
     ]);
     assert!(eval.status.success(), "{}", text(&eval.stderr));
     let report: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
@@ -129,6 +132,26 @@ fn finetune_writes_a_usable_model_folder_and_resume_after_sigkill_matches() {
         report["accuracy"], m["test"]["accuracy"],
         "eval classify = metrics.json test"
     );
+    predictions_agree_with_the_report(&predictions, &report);
+    // A predictions file that cannot be written is an error, and nothing is left.
+    let unwritable = tmp.path().join("no-such-folder").join("p.jsonl");
+    let eval = hone(&[
+        "eval",
+        "classify",
+        "--model",
+        full.to_str().unwrap(),
+        "--data",
+        data,
+        "--predictions",
+        unwritable.to_str().unwrap(),
+    ]);
+    assert_eq!(eval.status.code(), Some(1));
+    assert!(
+        text(&eval.stderr).contains("predictions"),
+        "{}",
+        text(&eval.stderr)
+    );
+    assert!(!unwritable.exists());
     // A data set with a label the model never saw is refused, naming it.
     let mut other = std::fs::read_to_string(data).unwrap();
     for i in 0..6 {
@@ -492,4 +515,33 @@ fn auto_batch_size_measures_sizes_and_accumulates_to_the_effective_batch() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// `eval classify --predictions` holds one record per test example whose
+/// prediction is the most probable label, and its correct records give the
+/// report's accuracy.
+fn predictions_agree_with_the_report(path: &Path, report: &serde_json::Value) {
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len() as u64, report["support"].as_u64().unwrap());
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r["index"], i);
+        let probs = r["probabilities"].as_object().unwrap();
+        let sum: f64 = probs.values().map(|p| p.as_f64().unwrap()).sum();
+        assert!((sum - 1.0).abs() < 1e-4, "{r}");
+        let best = probs
+            .iter()
+            .max_by(|a, b| a.1.as_f64().partial_cmp(&b.1.as_f64()).unwrap())
+            .unwrap()
+            .0;
+        assert_eq!(r["predicted"], best.as_str(), "{r}");
+        assert_eq!(r["correct"], r["predicted"] == r["gold"], "{r}");
+        assert!(!r["text"].as_str().unwrap().is_empty());
+    }
+    let correct = records.iter().filter(|r| r["correct"] == true).count();
+    let accuracy = correct as f64 / records.len() as f64;
+    assert!((accuracy - report["accuracy"].as_f64().unwrap()).abs() < 1e-12);
 }

@@ -2,6 +2,9 @@
 //! two label files (`--gold FILE --pred FILE`, one string label per line)
 //! or of a fine-tuned model on a data set's test split (`--model DIR --data
 //! NAME|PATH`; a quantized folder runs on hone's CPU engine). Both modes' flags are optional to clap and checked here.
+//! With a model, `--predictions FILE` keeps every example's gold label,
+//! prediction and probabilities as JSON lines, so the errors behind an
+//! accuracy can be read and compared between models.
 
 use std::path::PathBuf;
 
@@ -58,7 +61,59 @@ fn score_model(
     let windows = args.windows.map(|n| n as usize);
     let (labels, probs) = classify_texts(ctx, dir, &texts, 64, windows)?;
     let predicted: Vec<&str> = probs.iter().map(|p| labels[argmax(p)].as_str()).collect();
-    Ok(classification_report(&gold, &predicted)?)
+    let report = classification_report(&gold, &predicted)?;
+    if let Some(path) = &args.predictions {
+        write_predictions(path, &texts, &gold, &labels, &probs)?;
+    }
+    Ok(report)
+}
+
+/// One example of the scored split, as `--predictions` writes it.
+#[derive(serde::Serialize)]
+struct Prediction<'a> {
+    /// Position in the split (the order `hone finetune` scores it in).
+    index: usize,
+    gold: &'a str,
+    predicted: &'a str,
+    correct: bool,
+    /// The model's probability of each of its labels.
+    probabilities: std::collections::BTreeMap<&'a str, f32>,
+    text: &'a str,
+}
+
+/// Writes one JSON line per example to `path`, all at once (temp file and
+/// rename), so a failed run leaves no partial file behind.
+fn write_predictions(
+    path: &std::path::Path,
+    texts: &[String],
+    gold: &[&str],
+    labels: &[String],
+    probs: &[Vec<f32>],
+) -> Result<(), Failure> {
+    let mut out = String::new();
+    for (index, ((text, gold), p)) in texts.iter().zip(gold).zip(probs).enumerate() {
+        let predicted = labels[argmax(p)].as_str();
+        let record = Prediction {
+            index,
+            gold,
+            predicted,
+            correct: predicted == *gold,
+            probabilities: labels
+                .iter()
+                .map(String::as_str)
+                .zip(p.iter().copied())
+                .collect(),
+            text,
+        };
+        out.push_str(&serde_json::to_string(&record)?);
+        out.push('\n');
+    }
+    hone_train::log::write_atomically(path, out.as_bytes()).map_err(|e| {
+        Failure::Run(anyhow::anyhow!(
+            "cannot write the predictions to {}: {e}",
+            path.display()
+        ))
+    })
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +141,10 @@ pub struct ClassifyArgs {
     /// probabilities (default: as the model folder says, usually 1).
     #[arg(long, requires = "model", value_parser = clap::value_parser!(u32).range(1..))]
     pub windows: Option<u32>,
+    /// With --model: also write every example's gold label, prediction,
+    /// probabilities and text to FILE, one JSON object per line.
+    #[arg(long, value_name = "FILE", requires = "model")]
+    pub predictions: Option<PathBuf>,
     /// Print one JSON object (accuracy, macro/micro/weighted, per_class, mcc, support).
     #[arg(long)]
     pub json: bool,
