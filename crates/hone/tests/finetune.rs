@@ -133,8 +133,11 @@ fn finetune_writes_a_usable_model_folder_and_resume_after_sigkill_matches() {
         "eval classify = metrics.json test"
     );
     predictions_agree_with_the_report(&predictions, &report);
-    // A predictions file that cannot be written is an error, and nothing is left.
-    let unwritable = tmp.path().join("no-such-folder").join("p.jsonl");
+    // A predictions file that cannot be written (its folder would be a
+    // file) is an error that says so, and the file in the way is untouched.
+    let blocker = tmp.path().join("blocker");
+    std::fs::write(&blocker, "kept").unwrap();
+    let unwritable = blocker.join("p.jsonl");
     let eval = hone(&[
         "eval",
         "classify",
@@ -151,7 +154,7 @@ fn finetune_writes_a_usable_model_folder_and_resume_after_sigkill_matches() {
         "{}",
         text(&eval.stderr)
     );
-    assert!(!unwritable.exists());
+    assert_eq!(std::fs::read_to_string(&blocker).unwrap(), "kept");
     // A data set with a label the model never saw is refused, naming it.
     let mut other = std::fs::read_to_string(data).unwrap();
     for i in 0..6 {
