@@ -2,7 +2,8 @@
 //! time, one scale per token) and per output channel (weights, once). The
 //! scale maps the row's largest magnitude to 127, so -128 is never used and
 //! the grid is symmetric around zero; values round to nearest (ties to
-//! even, as PyTorch and ONNX Runtime do), and `|x - q·s| ≤ s/2` for every finite x.
+//! even, as PyTorch and ONNX Runtime do), and `|x - q·s| ≤ s/2` for every finite x
+//! (up to a few ulps of x: the loops multiply by `1/s` rather than divide).
 
 use crate::KernelError;
 use crate::error::check_len;
