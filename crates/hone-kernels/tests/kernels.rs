@@ -147,7 +147,7 @@ proptest! {
     ) {
         let k = groups * group;
         let w: Vec<f32> = (0..n * k).map(|i| ((i as u64 * 2654435761 ^ a_seed) % 2001) as f32 / 1000.0 - 1.0).collect();
-        let a: Vec<f32> = (0..m * k).map(|i| ((i as u64 * 40503 + a_seed) % 997) as f32 / 500.0 - 1.0).collect();
+        let a: Vec<f32> = (0..m * k).map(|i| ((i as u64 * 40503).wrapping_add(a_seed) % 997) as f32 / 500.0 - 1.0).collect();
         let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.1).collect();
         let packed = int4::PackedI4::quantize(&w, n, k, group).unwrap();
         // Each weight is within half a step of its group's scale.
