@@ -114,18 +114,24 @@ fn finetune_writes_a_usable_model_folder_and_resume_after_sigkill_matches() {
     let labels: Vec<String> = text(&predicted.stdout).lines().map(String::from).collect();
     assert_eq!(labels, ["pos", "biz"]);
     windows_average_the_probabilities_of_their_pieces(&full);
+    // `hone eval classify --model FULL --data DATA EXTRA…`
+    let eval_classify = |data: &str, extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "classify",
+            "--model",
+            full.to_str().unwrap(),
+            "--data",
+            data,
+        ];
+        args.extend_from_slice(extra);
+        hone(&args)
+    };
     let predictions = tmp.path().join("predictions.jsonl");
-    let eval = hone(&[
-        "eval",
-        "classify",
-        "--model",
-        full.to_str().unwrap(),
-        "--data",
+    let eval = eval_classify(
         data,
-        "--json",
-        "--predictions",
-        predictions.to_str().unwrap(),
-    ]);
+        &["--json", "--predictions", predictions.to_str().unwrap()],
+    );
     assert!(eval.status.success(), "{}", text(&eval.stderr));
     let report: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
     assert_eq!(
@@ -138,16 +144,7 @@ fn finetune_writes_a_usable_model_folder_and_resume_after_sigkill_matches() {
     let blocker = tmp.path().join("blocker");
     std::fs::write(&blocker, "kept").unwrap();
     let unwritable = blocker.join("p.jsonl");
-    let eval = hone(&[
-        "eval",
-        "classify",
-        "--model",
-        full.to_str().unwrap(),
-        "--data",
-        data,
-        "--predictions",
-        unwritable.to_str().unwrap(),
-    ]);
+    let eval = eval_classify(data, &["--predictions", unwritable.to_str().unwrap()]);
     assert_eq!(eval.status.code(), Some(1));
     assert!(
         text(&eval.stderr).contains("predictions"),
@@ -162,14 +159,7 @@ fn finetune_writes_a_usable_model_folder_and_resume_after_sigkill_matches() {
     }
     let other_path = tmp.path().join("other.csv");
     std::fs::write(&other_path, other).unwrap();
-    let eval = hone(&[
-        "eval",
-        "classify",
-        "--model",
-        full.to_str().unwrap(),
-        "--data",
-        other_path.to_str().unwrap(),
-    ]);
+    let eval = eval_classify(other_path.to_str().unwrap(), &[]);
     assert_eq!(eval.status.code(), Some(1));
     assert!(
         text(&eval.stderr).contains("\"unknown\""),

@@ -63,7 +63,7 @@ fn score_model(
     let predicted: Vec<&str> = probs.iter().map(|p| labels[argmax(p)].as_str()).collect();
     let report = classification_report(&gold, &predicted)?;
     if let Some(path) = &args.predictions {
-        write_predictions(path, &texts, &gold, &labels, &probs)?;
+        write_predictions(path, &texts, &gold, &predicted, &labels, &probs)?;
     }
     Ok(report)
 }
@@ -87,17 +87,18 @@ fn write_predictions(
     path: &std::path::Path,
     texts: &[String],
     gold: &[&str],
+    predicted: &[&str],
     labels: &[String],
     probs: &[Vec<f32>],
 ) -> Result<(), Failure> {
     let mut out = String::new();
-    for (index, ((text, gold), p)) in texts.iter().zip(gold).zip(probs).enumerate() {
-        let predicted = labels[argmax(p)].as_str();
+    let rows = texts.iter().zip(gold).zip(predicted).zip(probs);
+    for (index, (((text, gold), predicted), p)) in rows.enumerate() {
         let record = Prediction {
             index,
             gold,
             predicted,
-            correct: predicted == *gold,
+            correct: predicted == gold,
             probabilities: labels
                 .iter()
                 .map(String::as_str)
