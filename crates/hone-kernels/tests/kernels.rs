@@ -163,7 +163,7 @@ proptest! {
         // error is that of an f32 sum of k products plus the bias, in any
         // order: at most γ(k+1)·Σ|terms| (Higham, §3.1), where γ(n) = n·u/(1-n·u)
         // and u = ε/2 — so (k+2)·ε·Σ|terms| covers it with room — plus half an
-        // ulp for the reference's own rounding to f32.
+        // ulp, doubled, for the reference's own rounding to f32.
         let eps = f64::from(f32::EPSILON);
         for (idx, (o, r)) in out.iter().zip(&want).enumerate() {
             let (i, j) = (idx / n, idx % n);
