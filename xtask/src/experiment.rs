@@ -11,7 +11,11 @@
 //! `soup_of = "RUN"` is instead a model soup (`hone soup`) of the folders
 //! of every seed of RUN, which must come earlier in the file, or of the
 //! seeds listed in `ingredients` (a soup measured before RUN gained seeds
-//! keeps naming the ones it averaged).
+//! keeps naming the ones it averaged); `soup_also = ["RUN2", ..]` adds every
+//! seed of other earlier runs that start from the same weights (LP-FT runs
+//! of one data set and text view share the pretrained encoder and the
+//! probe head), as Wortsman et al.'s soups average over a hyperparameter
+//! sweep.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -47,6 +51,9 @@ struct Run {
     /// With `soup_of`: which of its seeds to average (default: all).
     #[serde(default)]
     ingredients: Option<Vec<u64>>,
+    /// With `soup_of`: further earlier runs whose every seed joins the soup.
+    #[serde(default)]
+    soup_also: Vec<String>,
 }
 
 fn default_command() -> String {
@@ -131,7 +138,8 @@ fn build_hone(features: Option<&str>) -> Result<PathBuf> {
     Ok(Path::new(&target).join("debug/hone"))
 }
 
-/// Runs (or reads back) the soup `run` of the seed folders of `base`.
+/// Runs (or reads back) the soup `run` of the seed folders of `base` (and
+/// of its `soup_also` runs).
 fn soup_row(
     binary: &Path,
     exp: &Experiment,
@@ -140,13 +148,28 @@ fn soup_row(
     out_root: &Path,
     force: bool,
 ) -> Result<Row> {
-    let Some(base_run) = exp.runs.iter().find(|r| r.name == base) else {
-        bail!(
-            "run {}: soup_of = {base:?} names no run of this experiment",
-            run.name
-        );
+    let find = |name: &str| {
+        exp.runs.iter().find(|r| r.name == name).with_context(|| {
+            format!(
+                "run {}: soup_of / soup_also name {name:?}, no run of this experiment",
+                run.name
+            )
+        })
     };
-    let ingredients = soup_ingredients(run, base_run)?;
+    let base_run = find(base)?;
+    let mut folders: Vec<String> = soup_ingredients(run, base_run)?
+        .iter()
+        .map(|seed| format!("{base}-s{seed}"))
+        .collect();
+    for other in &run.soup_also {
+        let other_run = find(other)?;
+        folders.extend(
+            other_run
+                .seeds
+                .iter()
+                .map(|seed| format!("{other}-s{seed}")),
+        );
+    }
     let out = out_root.join(&run.name);
     if force && out.exists() {
         std::fs::remove_dir_all(&out)?;
@@ -154,14 +177,27 @@ fn soup_row(
     if !out.join("metrics.json").is_file() {
         let mut cmd = Command::new(binary);
         cmd.arg("soup").args(&run.args);
-        for seed in &ingredients {
-            cmd.arg("--model")
-                .arg(out_root.join(format!("{base}-s{seed}")));
+        for folder in &folders {
+            cmd.arg("--model").arg(out_root.join(folder));
         }
         crate::run(cmd.arg("--out").arg(&out))?;
     }
-    let seeds: Vec<String> = ingredients.iter().map(u64::to_string).collect();
-    read_row(&run.name, &seeds.join("+"), &out)
+    read_row(&run.name, &soup_label(base, &folders), &out)
+}
+
+/// The seed cell of a soup's row: its base run's seeds joined by `+`, then
+/// the folders of any `soup_also` runs.
+fn soup_label(base: &str, folders: &[String]) -> String {
+    let prefix = format!("{base}-s");
+    let parts: Vec<&str> = folders
+        .iter()
+        .map(|f| {
+            f.strip_prefix(&prefix)
+                .filter(|seed| seed.parse::<u64>().is_ok())
+                .unwrap_or(f)
+        })
+        .collect();
+    parts.join("+")
 }
 
 /// The seeds of `base` that the soup `run` averages: its `ingredients`,
@@ -379,6 +415,30 @@ mod tests {
         assert!(err.contains("seed 7") && err.contains("probe"), "{err}");
         let one = parse("name = \"soup\"\nargs = []\nsoup_of = \"probe\"\ningredients = [42]");
         assert!(soup_ingredients(&one, &base).is_err());
+    }
+
+    #[test]
+    fn a_soup_also_adds_every_seed_of_other_runs_to_its_row_label() {
+        let exp: Experiment = toml::from_str(
+            "description = \"d\"\nargs = []\n\
+             [[run]]\nname = \"probe\"\nargs = []\nseeds = [42, 43]\n\
+             [[run]]\nname = \"probe-deep\"\nargs = []\nseeds = [42]\n\
+             [[run]]\nname = \"soup\"\nargs = []\nsoup_of = \"probe\"\nsoup_also = [\"probe-deep\"]\n",
+        )
+        .unwrap();
+        let folders = ["probe-s42", "probe-s43", "probe-deep-s42"].map(String::from);
+        assert_eq!(soup_label("probe", &folders), "42+43+probe-deep-s42");
+        // A missing `soup_also` run is an error that names it, before anything runs.
+        let mut soup =
+            toml::from_str::<Run>("name = \"s\"\nargs = []\nsoup_of = \"probe\"").unwrap();
+        soup.soup_also = vec!["nope".into()];
+        let dir = std::env::temp_dir().join("hone-xtask-soup-also-missing");
+        let err = soup_row(Path::new("/nonexistent"), &exp, &soup, "probe", &dir, false)
+            .err()
+            .expect("unknown soup_also run")
+            .to_string();
+        assert!(err.contains("\"nope\""), "{err}");
+        assert!(!dir.exists(), "nothing written");
     }
 
     #[test]

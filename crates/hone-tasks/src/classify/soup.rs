@@ -1,7 +1,8 @@
 //! Model soups of fine-tuned classifiers (Wortsman et al., 2022): the
 //! weights of several classifiers fine-tuned from the same pretrained
-//! model — different seeds, same recipe — averaged into one classifier of
-//! the same size and speed.
+//! model — different seeds of one recipe, or, as in the paper, runs of a
+//! hyperparameter sweep that start from the same weights — averaged into
+//! one classifier of the same size and speed.
 //!
 //! Two recipes from the paper. *Uniform* averages every ingredient.
 //! *Greedy* sorts the ingredients by validation accuracy, starts from the

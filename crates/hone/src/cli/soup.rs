@@ -1,5 +1,6 @@
 //! `hone soup`: average the weights of several classifiers fine-tuned from
-//! the same base with the same settings (seeds of one recipe) into one
+//! the same starting weights (seeds of one recipe, or LP-FT runs that share
+//! a probe head) and with the same input settings into one
 //! classifier folder — a model soup, uniform or greedy on validation
 //! accuracy — and score it against its ingredients.
 
