@@ -55,8 +55,43 @@ fn explicit_attention_matches_the_fused_op_and_masks_padding() {
     }
 }
 
+/// Fake quantization rounds the same values the integer engine rounds, so
+/// the two agree to float noise, far closer than either is to the
+/// unquantized model. Not on every model, though: where an activation sits
+/// within float noise of a rounding boundary, the two float paths (burn's
+/// matmul and the engine's) can round it to neighbouring steps, and that one
+/// step travels to the output (up to 7e-3 here). Which models hit such a tie
+/// depends on the CPU's SIMD width: 5 of 60 seeds did on an AVX-512 machine,
+/// and seed 33 did on the CI machine. So the test checks sixteen models: most
+/// must agree to float noise, and every one must be far closer to the int8
+/// engine than to f32 on average.
 #[test]
 fn fake_quantized_forward_is_what_the_int8_engine_computes() {
+    let mut exact = 0;
+    for seed in 0..16 {
+        let (to_int8, to_f32) = fake_quant_distances(seed);
+        if to_int8.max < 1e-5 {
+            exact += 1;
+        }
+        assert!(
+            to_int8.mean * 3.0 < to_f32.mean,
+            "seed {seed}: fake-quant is {} from int8 on average, {} from f32",
+            to_int8.mean,
+            to_f32.mean
+        );
+    }
+    assert!(exact >= 8, "only {exact} of 16 models agree to 1e-5");
+}
+
+/// Mean and largest absolute difference over the unpadded outputs.
+struct Distance {
+    mean: f32,
+    max: f32,
+}
+
+/// How far the fake-quantized burn forward of a random model lies from the
+/// int8 and the f32 engines built from the same weights.
+fn fake_quant_distances(seed: u64) -> (Distance, Distance) {
     use hone_model::engine::{FastBert, Storage, Tokens};
     let config: BertConfig = serde_json::from_str(
         r#"{"vocab_size":60,"hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,
@@ -64,7 +99,7 @@ fn fake_quantized_forward_is_what_the_int8_engine_computes() {
     )
     .unwrap();
     let device = Default::default();
-    B::seed(&device, 33);
+    B::seed(&device, seed);
     let mut model = BertModel::<B>::init(&config, false, &device).unwrap();
     let tensors = model.named_tensors("");
     let get = |name: &str| {
@@ -91,23 +126,31 @@ fn fake_quantized_forward_is_what_the_int8_engine_computes() {
     let input = model
         .input(batch, seq, &ids, &mask, &types, &device)
         .unwrap();
+    let distance = |a: &[f32], b: &[f32]| {
+        let kept: Vec<f32> = a
+            .iter()
+            .zip(b)
+            .zip(mask.iter().flat_map(|&m| [m; 64]))
+            .filter(|&(_, m)| m != 0)
+            .map(|((x, y), _)| (x - y).abs())
+            .collect();
+        Distance {
+            mean: kept.iter().sum::<f32>() / kept.len() as f32,
+            max: kept.iter().copied().fold(0.0, f32::max),
+        }
+    };
+    let f32_out = f32_engine.forward(tokens).unwrap();
+    let plain: Vec<f32> = model.forward(&input).into_data().to_vec().unwrap();
+    // Unquantized, burn and the f32 engine compute the same model.
+    let plain_to_f32 = distance(&plain, &f32_out).max;
+    assert!(
+        plain_to_f32 < 2e-5,
+        "seed {seed}: burn vs f32 engine: {plain_to_f32}"
+    );
     model.set_fake_quant(true);
     let fake: Vec<f32> = model.forward(&input).into_data().to_vec().unwrap();
-    let max_diff = |a: &[f32], b: &[f32]| {
-        a.iter()
-            .zip(b)
-            .zip(&mask.iter().flat_map(|&m| [m; 64]).collect::<Vec<_>>())
-            .filter(|&(_, &m)| m != 0)
-            .map(|((x, y), _)| (x - y).abs())
-            .fold(0.0f32, f32::max)
-    };
-    let to_int8 = max_diff(&fake, &int8_engine.forward(tokens).unwrap());
-    let to_f32 = max_diff(&fake, &f32_engine.forward(tokens).unwrap());
-    // The same roundings: fake quantization lands on the integer engine, far
-    // closer than on the unquantized model.
-    assert!(to_int8 < 2e-3, "fake-quant vs int8 engine: {to_int8}");
-    assert!(to_int8 * 10.0 < to_f32, "int8 {to_int8} vs f32 {to_f32}");
-    model.set_fake_quant(false);
-    let plain: Vec<f32> = model.forward(&input).into_data().to_vec().unwrap();
-    assert!(max_diff(&plain, &f32_engine.forward(tokens).unwrap()) < 2e-5);
+    (
+        distance(&fake, &int8_engine.forward(tokens).unwrap()),
+        distance(&fake, &f32_out),
+    )
 }
