@@ -179,12 +179,15 @@ fn a_tiny_model_overfits_a_tiny_data_set() {
         Some(winner),
         "ties go to the lowest loss: {evals:?}"
     );
+    // Scored as the in-training validation scored it (same batches, so the
+    // same padding and summation order): a near-tie example could otherwise
+    // flip on a CPU with other SIMD widths.
     let scored = evaluate(
         &outcome.model,
         &tokenizer,
         &data.validation,
         &data.labels,
-        16,
+        task.eval_batch_size,
         &device,
     )
     .unwrap();
@@ -229,10 +232,14 @@ fn a_probe_head_is_fitted_to_the_frozen_features_and_put_in_place() {
         report.train_accuracy > random_head && report.train_accuracy >= 0.9,
         "a random 32-wide encoder still separates 3 word lists: {report:?} vs random head {random_head}"
     );
-    assert_eq!(
-        accuracy(&model),
-        report.train_accuracy,
-        "the head in place predicts as the probe did"
+    // The probe scored its f64 fit on the features; the head in place runs
+    // in f32 through burn. An example within float noise of a tie between two
+    // classes may go either way, so they may differ by one example, no more.
+    let in_place = accuracy(&model);
+    assert!(
+        (in_place - report.train_accuracy).abs() * data.train.len() as f64 <= 1.0 + 1e-9,
+        "the head in place predicts as the probe did: {in_place} vs {}",
+        report.train_accuracy
     );
     assert_eq!(
         model.encoder.embeddings.word.weight.val().into_data(),
