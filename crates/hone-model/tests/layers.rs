@@ -140,15 +140,16 @@ fn fake_quant_distances(seed: u64) -> (Distance, Distance) {
         }
     };
     let f32_out = f32_engine.forward(tokens).unwrap();
+    model.set_fake_quant(true);
+    let fake: Vec<f32> = model.forward(&input).into_data().to_vec().unwrap();
+    // Switched off again, burn and the f32 engine compute the same model.
+    model.set_fake_quant(false);
     let plain: Vec<f32> = model.forward(&input).into_data().to_vec().unwrap();
-    // Unquantized, burn and the f32 engine compute the same model.
     let plain_to_f32 = distance(&plain, &f32_out).max;
     assert!(
         plain_to_f32 < 2e-5,
         "seed {seed}: burn vs f32 engine: {plain_to_f32}"
     );
-    model.set_fake_quant(true);
-    let fake: Vec<f32> = model.forward(&input).into_data().to_vec().unwrap();
     (
         distance(&fake, &int8_engine.forward(tokens).unwrap()),
         distance(&fake, &f32_out),
