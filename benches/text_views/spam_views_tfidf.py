@@ -10,13 +10,10 @@ figures it prints are quoted in the README.
     python3 -m venv /tmp/skl && /tmp/skl/bin/pip install scikit-learn tokenizers
     /tmp/skl/bin/python benches/text_views/spam_views_tfidf.py
 """
-import email
 import glob
-import html
 import json
 import os
 import re
-from email import policy
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -24,6 +21,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from tokenizers import Tokenizer
+
+from mail_view import email_view, parse
 
 CACHE = os.environ.get("HONE_CACHE", os.path.expanduser("~/.cache/hone"))
 DATA = f"{CACHE}/assets/spam-assassin/package/data"
@@ -39,23 +38,9 @@ for group in ["easy-ham-1", "easy-ham-2", "hard-ham-1", "spam-1", "spam-2"]:
 labels = np.array(labels)
 
 
-def parse(raw):
-    message = email.message_from_string(raw, policy=policy.compat32)
-    body = []
-    for part in message.walk():
-        if part.get_content_maintype() == "text":
-            payload = part.get_payload(decode=True) or b""
-            body.append(html.unescape(re.sub(r"<[^>]+>", " ", payload.decode("latin-1"))))
-    return message, raw.split("\n\n", 1)[0], "\n".join(body)
-
-
 def address(value):
     found = re.search(r"[\w.+-]+@[\w.-]+", str(value or ""))
     return found.group(0) if found else ""
-
-
-def email_view(m, body):
-    return f"Subject: {m.get('Subject', '')}\nFrom: {m.get('From', '')}\n{body}"
 
 
 def email_headers_view(m, body):

@@ -1,5 +1,6 @@
 //! The `hone` program as a user runs it: exit codes and one-line messages on
-//! bad usage, `hone embed` output, `hone data` reporting skipped rows.
+//! bad usage, `hone embed` output, `hone data` reporting skipped rows and
+//! exporting its split.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -117,31 +118,37 @@ fn embed_errors_are_clear() {
     );
 }
 
-#[test]
-fn data_reports_skipped_rows_and_split() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("reviews.csv");
+/// Writes a 20-row review table (alternating good/bad) plus one row without a
+/// label, and returns its path.
+fn write_reviews(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("reviews.csv");
     let mut rows = String::from("review,stars\n");
     for i in 0..20 {
         rows.push_str(&format!(
-            "review number {i},{}\n",
+            "\"review \"\"number\"\" {i}, très {}\",{}\n",
+            if i % 2 == 0 { "bien" } else { "mal" },
             if i % 2 == 0 { "good" } else { "bad" }
         ));
     }
     rows.push_str("no label here,\n");
     std::fs::write(&path, rows).unwrap();
-    let out = hone(
-        &[
-            "data",
-            "--data",
-            path.to_str().unwrap(),
-            "--text-col",
-            "review",
-            "--label-col",
-            "stars",
-        ],
-        "",
-    );
+    path
+}
+
+fn data_args(path: &std::path::Path) -> Vec<String> {
+    ["data", "--data", path.to_str().unwrap()]
+        .into_iter()
+        .chain(["--text-col", "review", "--label-col", "stars"])
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn data_reports_skipped_rows_and_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_reviews(dir.path());
+    let args = data_args(&path);
+    let out = hone(&args.iter().map(String::as_str).collect::<Vec<_>>(), "");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("reviews.csv:22: missing label"),
@@ -155,6 +162,66 @@ fn data_reports_skipped_rows_and_split() {
             .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["total", "20", "14", "2", "4"]),
         "{text}"
     );
+}
+
+#[test]
+fn data_export_writes_the_split_it_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_reviews(dir.path());
+    let export = dir.path().join("split");
+    let mut args = data_args(&path);
+    args.extend(["--export".into(), export.to_str().unwrap().into()]);
+    let out = hone(&args.iter().map(String::as_str).collect::<Vec<_>>(), "");
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let mut seen = std::collections::BTreeSet::new();
+    for (part, size) in [("train", 14), ("validation", 2), ("test", 4)] {
+        let body = std::fs::read_to_string(export.join(format!("{part}.jsonl"))).unwrap();
+        let rows: Vec<serde_json::Value> = body
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(rows.len(), size, "{part}");
+        let mut good = 0;
+        for (line, row) in rows.iter().enumerate() {
+            assert_eq!(
+                row["index"], line,
+                "{part}: index is the position in the split"
+            );
+            let text = row["text"].as_str().unwrap();
+            let label = row["label"].as_str().unwrap();
+            // The label travels with its own text (CSV quoting and UTF-8 intact).
+            let expected = if text.ends_with("bien") {
+                "good"
+            } else {
+                "bad"
+            };
+            assert_eq!(label, expected, "{part}: {text}");
+            assert!(text.starts_with("review \"number\" "), "{text}");
+            good += usize::from(label == "good");
+            assert!(seen.insert(text.to_string()), "{text} is in two parts");
+        }
+        assert_eq!(good * 2, size, "{part} is stratified");
+    }
+    assert_eq!(seen.len(), 20, "every example is exported once");
+}
+
+#[test]
+fn data_export_into_a_file_fails_clearly_and_leaves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_reviews(dir.path());
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, "keep me").unwrap();
+    let mut args = data_args(&path);
+    args.extend(["--export".into(), blocker.to_str().unwrap().into()]);
+    let out = hone(&args.iter().map(String::as_str).collect::<Vec<_>>(), "");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot write the split to"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&blocker).unwrap(), "keep me");
 }
 
 #[test]

@@ -1,8 +1,13 @@
 //! `hone data --data NAME|PATH`: read a data set, report every skipped row
 //! with its location, and print the class counts of the documented split.
+//! `--export DIR` also writes the split as `train.jsonl`, `validation.jsonl`
+//! and `test.jsonl`, so a baseline outside hone (scikit-learn, Hugging Face)
+//! can be scored on exactly the examples hone's figures come from.
+
+use std::path::{Path, PathBuf};
 
 use clap::Args;
-use hone::data::datasets::load;
+use hone::data::datasets::{Dataset, load};
 use hone::data::split::SPLIT_SEED;
 
 use super::{Context, Failure};
@@ -14,6 +19,11 @@ pub struct DataArgs {
     /// Seed of the stratified 70/10/20 split.
     #[arg(long, default_value_t = SPLIT_SEED)]
     pub seed: u64,
+    /// Also write the split to DIR as train.jsonl, validation.jsonl and test.jsonl:
+    /// one `{"index", "text", "label"}` object per line, in the order hone scores them
+    /// (`index` is the one `hone eval classify --predictions` reports).
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
 }
 
 pub fn run(ctx: &Context, args: DataArgs) -> Result<(), Failure> {
@@ -52,5 +62,37 @@ pub fn run(ctx: &Context, args: DataArgs) -> Result<(), Failure> {
         split.validation.len(),
         split.test.len()
     );
+    if let Some(dir) = &args.export {
+        for (name, idx) in [
+            ("train", &split.train),
+            ("validation", &split.validation),
+            ("test", &split.test),
+        ] {
+            let path = dir.join(format!("{name}.jsonl"));
+            export_part(ds, idx, &path)?;
+            println!("wrote {} ({} examples)", path.display(), idx.len());
+        }
+    }
     Ok(())
+}
+
+/// Writes the examples `idx` of `ds` to `path` as JSON lines, atomically.
+fn export_part(ds: &Dataset, idx: &[usize], path: &Path) -> Result<(), Failure> {
+    let mut out = String::new();
+    for (index, &i) in idx.iter().enumerate() {
+        let example = &ds.examples[i];
+        let record = serde_json::json!({
+            "index": index,
+            "text": example.text,
+            "label": ds.labels[example.label],
+        });
+        out.push_str(&record.to_string());
+        out.push('\n');
+    }
+    hone_train::log::write_atomically(path, out.as_bytes()).map_err(|e| {
+        Failure::Run(anyhow::anyhow!(
+            "cannot write the split to {}: {e}",
+            path.display()
+        ))
+    })
 }
