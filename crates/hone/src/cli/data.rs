@@ -20,8 +20,9 @@ pub struct DataArgs {
     #[arg(long, default_value_t = SPLIT_SEED)]
     pub seed: u64,
     /// Also write the split to DIR as train.jsonl, validation.jsonl and test.jsonl:
-    /// one `{"index", "text", "label"}` object per line, in the order hone scores them
-    /// (`index` is the one `hone eval classify --predictions` reports).
+    /// one `{"index", "text", "label"}` object per line. With the default --seed this is
+    /// the split `hone finetune` and `hone eval` use, in the order they score it (`index`
+    /// is the one `hone eval classify --predictions` reports).
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
 }
