@@ -53,12 +53,13 @@ def main():
     val_m = vectorizer.transform([view(t) for t in val_x])
     test_m = vectorizer.transform([view(t) for t in test_x])
 
-    def fit(c):
-        return LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(train_m, train_y)
-
-    val_f1 = {c: f1_score(val_y, fit(c).predict(val_m), average="macro") for c in C_GRID}
+    models = {
+        c: LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(train_m, train_y)
+        for c in C_GRID
+    }
+    val_f1 = {c: f1_score(val_y, m.predict(val_m), average="macro") for c, m in models.items()}
     best_c = max(C_GRID, key=lambda c: (val_f1[c], -c))  # ties: the stronger regularisation
-    predicted = fit(best_c).predict(test_m)
+    predicted = models[best_c].predict(test_m)
     wrong = [i for i, (p, g) in enumerate(zip(predicted, test_y)) if p != g]
     print(f"view {args.view}: {len(train_y)} train / {len(val_y)} validation / {len(test_y)} test")
     print("validation macro-F1 by C: " + ", ".join(f"{c:g}: {f:.4f}" for c, f in val_f1.items()))
