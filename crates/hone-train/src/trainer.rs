@@ -381,6 +381,13 @@ where
                 ));
                 break 'epochs;
             }
+            if epoch_done {
+                // Back to the epoch loop, which draws the next epoch's batch
+                // order: staying here reread the finished epoch's order
+                // (micro_batch is 0 again) in every later epoch, and only a
+                // run resumed past epoch 0 drew its own.
+                break;
+            }
         }
     }
     bar.finish_and_clear();

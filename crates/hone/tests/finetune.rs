@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -58,6 +58,128 @@ fn losses(out: &Path) -> Vec<(u64, f64)> {
         .filter(|v| v["kind"] == "train")
         .map(|v| (v["step"].as_u64().unwrap(), v["loss"].as_f64().unwrap()))
         .collect()
+}
+
+/// Starts `hone ARGS` and kills it with SIGKILL once it has written a
+/// checkpoint of step `min_step` or later; returns that checkpoint's folder.
+fn kill_after_checkpoint(args: &[&str], out: &Path, min_step: usize) -> PathBuf {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hone"))
+        .args(args)
+        .arg("--quiet")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let latest = out.join("checkpoints/LATEST");
+    let step = || -> Option<usize> {
+        let name = std::fs::read_to_string(&latest).ok()?;
+        name.trim().strip_prefix("step-")?.parse().ok()
+    };
+    let started = Instant::now();
+    while step().is_none_or(|s| s < min_step) {
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "no checkpoint of step {min_step} or later appeared"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    assert!(
+        !out.join("metrics.json").exists(),
+        "the run was killed before finishing"
+    );
+    out.join("checkpoints")
+        .join(std::fs::read_to_string(&latest).unwrap().trim())
+}
+
+/// Resumes the killed run `args` (writing to `killed`) and checks it ends
+/// exactly like the uninterrupted run in `full`: the same loss at every
+/// step, the same kept model and scores, the same weights.
+fn resume_and_compare(args: &[&str], killed: &Path, full: &Path) {
+    let steps_before = losses(killed).len();
+    let mut args = args.to_vec();
+    args.push("--resume");
+    let out = hone(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        losses(killed),
+        losses(full),
+        "same loss at every step (killed after {steps_before})"
+    );
+    let (a, b) = (metrics(full), metrics(killed));
+    assert_eq!(a["best_step"], b["best_step"], "the same model kept");
+    assert_eq!(a["test"], b["test"]);
+    assert_eq!(a["validation"], b["validation"]);
+    assert_eq!(
+        std::fs::read(full.join("model.safetensors")).unwrap(),
+        std::fs::read(killed.join("model.safetensors")).unwrap(),
+        "identical weights"
+    );
+}
+
+/// Resuming in a later epoch, after validations, with the settings of the
+/// long-text LP-FT recipes: frozen bottom layers, texts read as windows (a
+/// seeded window per epoch) and a linear-probe head. A BBC News run
+/// resumed at step 100 of 196 this way once trained differently from its
+/// uninterrupted twin from the first step after the checkpoint: the
+/// uninterrupted loop reread epoch 0's batch order in every later epoch,
+/// while the resumed one drew the order of the epoch it resumed in.
+#[test]
+fn resume_after_sigkill_matches_with_frozen_layers_windows_and_a_probe_head() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let data = tiny_csv(tmp.path());
+    let (model, data) = (model.to_str().unwrap(), data.to_str().unwrap());
+    let run = |out: &Path| -> Vec<String> {
+        [
+            "finetune",
+            "--model",
+            model,
+            "--data",
+            data,
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "4",
+            "--batch-size",
+            "4",
+            "--lr",
+            "3e-3",
+            "--max-len",
+            "8",
+            "--windows",
+            "2",
+            "--freeze-below",
+            "2",
+            "--head-init",
+            "probe",
+            "--no-probe-cache",
+            "--eval-every",
+            "5",
+            "--checkpoint-every",
+            "3",
+            "--seed",
+            "5",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let full = tmp.path().join("full");
+    let full_args = run(&full);
+    let out = hone(&full_args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let steps = losses(&full).len();
+    assert!(
+        steps > 40,
+        "{steps} steps: too few to resume in a later epoch"
+    );
+
+    let killed = tmp.path().join("killed");
+    let killed_args = run(&killed);
+    let killed_args: Vec<&str> = killed_args.iter().map(String::as_str).collect();
+    kill_after_checkpoint(&killed_args, &killed, steps / 2);
+    resume_and_compare(&killed_args, &killed, &full);
 }
 
 #[test]
@@ -169,53 +291,16 @@ fn finetune_writes_a_usable_model_folder_and_resume_after_sigkill_matches() {
 
     // The same run, killed with SIGKILL once a checkpoint exists, then resumed.
     let killed = tmp.path().join("killed");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hone"))
-        .args(finetune_args(model, data, killed.to_str().unwrap()))
-        .arg("--quiet")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let latest = killed.join("checkpoints/LATEST");
-    let started = Instant::now();
-    while !latest.is_file() {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "no checkpoint appeared"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap(); // SIGKILL on Unix
-    child.wait().unwrap();
-    let checkpoint = killed
-        .join("checkpoints")
-        .join(std::fs::read_to_string(&latest).unwrap().trim());
+    let args = finetune_args(model, data, killed.to_str().unwrap());
+    // Killed in its second of 15 epochs, so the resumed run must also
+    // draw the batch order and augmentations of an epoch it did not start.
+    let steps = losses(&full).len();
+    let checkpoint = kill_after_checkpoint(&args, &killed, steps / 15 + 1);
     assert!(
         checkpoint.join("average.bin").is_file(),
         "the checkpoint holds the weight average"
     );
-    assert!(
-        !killed.join("metrics.json").exists(),
-        "the run was killed before finishing"
-    );
-    let steps_before = losses(&killed).len();
-    let mut args = finetune_args(model, data, killed.to_str().unwrap());
-    args.push("--resume");
-    let out = hone(&args);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(
-        losses(&killed),
-        losses(&full),
-        "same loss at every step (killed after {steps_before})"
-    );
-    let (a, b) = (metrics(&full), metrics(&killed));
-    assert_eq!(a["test"], b["test"]);
-    assert_eq!(a["validation"], b["validation"]);
-    assert_eq!(
-        std::fs::read(full.join("model.safetensors")).unwrap(),
-        std::fs::read(killed.join("model.safetensors")).unwrap(),
-        "identical weights"
-    );
+    resume_and_compare(&args, &killed, &full);
 
     // A probe head on a trained classifier would throw its head away.
     let on_classifier = tmp.path().join("probe-on-classifier");
