@@ -98,17 +98,13 @@ fn every_epoch_reads_the_batches_drawn_for_it() {
     )
     .unwrap();
 
-    let asked = task.asked.into_inner();
+    let asked = task.asked.take();
     let expected: Vec<(usize, Vec<usize>)> = (0..3)
-        .flat_map(|epoch| task_batches(epoch).into_iter().map(move |b| (epoch, b)))
+        .flat_map(|epoch| {
+            task.epoch_batches(epoch)
+                .into_iter()
+                .map(move |b| (epoch, b))
+        })
         .collect();
     assert_eq!(asked, expected);
-}
-
-/// [`Rotating::epoch_batches`], without a task to call it on.
-fn task_batches(epoch: usize) -> Vec<Vec<usize>> {
-    Rotating {
-        asked: RefCell::new(Vec::new()),
-    }
-    .epoch_batches(epoch)
 }

@@ -131,43 +131,8 @@ fn resume_after_sigkill_matches_with_frozen_layers_windows_and_a_probe_head() {
     let model = tiny_model(tmp.path());
     let data = tiny_csv(tmp.path());
     let (model, data) = (model.to_str().unwrap(), data.to_str().unwrap());
-    let run = |out: &Path| -> Vec<String> {
-        [
-            "finetune",
-            "--model",
-            model,
-            "--data",
-            data,
-            "--out",
-            out.to_str().unwrap(),
-            "--epochs",
-            "4",
-            "--batch-size",
-            "4",
-            "--lr",
-            "3e-3",
-            "--max-len",
-            "8",
-            "--windows",
-            "2",
-            "--freeze-below",
-            "2",
-            "--head-init",
-            "probe",
-            "--no-probe-cache",
-            "--eval-every",
-            "5",
-            "--checkpoint-every",
-            "3",
-            "--seed",
-            "5",
-        ]
-        .map(String::from)
-        .to_vec()
-    };
     let full = tmp.path().join("full");
-    let full_args = run(&full);
-    let out = hone(&full_args.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = hone(&lpft_args(model, data, full.to_str().unwrap()));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let steps = losses(&full).len();
     assert!(
@@ -176,10 +141,43 @@ fn resume_after_sigkill_matches_with_frozen_layers_windows_and_a_probe_head() {
     );
 
     let killed = tmp.path().join("killed");
-    let killed_args = run(&killed);
-    let killed_args: Vec<&str> = killed_args.iter().map(String::as_str).collect();
-    kill_after_checkpoint(&killed_args, &killed, steps / 2);
-    resume_and_compare(&killed_args, &killed, &full);
+    let args = lpft_args(model, data, killed.to_str().unwrap());
+    kill_after_checkpoint(&args, &killed, steps / 2);
+    resume_and_compare(&args, &killed, &full);
+}
+
+/// [`finetune_args`]' counterpart for the long-text LP-FT settings.
+fn lpft_args<'a>(model: &'a str, data: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "finetune",
+        "--model",
+        model,
+        "--data",
+        data,
+        "--out",
+        out,
+        "--epochs",
+        "4",
+        "--batch-size",
+        "4",
+        "--lr",
+        "3e-3",
+        "--max-len",
+        "8",
+        "--windows",
+        "2",
+        "--freeze-below",
+        "2",
+        "--head-init",
+        "probe",
+        "--no-probe-cache",
+        "--eval-every",
+        "5",
+        "--checkpoint-every",
+        "3",
+        "--seed",
+        "5",
+    ]
 }
 
 #[test]
