@@ -10,25 +10,30 @@ use burn::backend::{Autodiff, NdArray};
 use burn::module::{AutodiffModule, ModuleVisitor, Param};
 use burn::prelude::*;
 use hone_data::assets::{Cache, FetchOptions, resolve_model_dir};
+use hone_data::augment::{AugmentConfig, Augmenter};
 use hone_data::datasets::Example;
 use hone_data::tokenize::TextTokenizer;
 use hone_model::{BertConfig, BertModel};
 use hone_tasks::classify::{
-    ClassifyData, ClassifyTask, Pooling, TextClassifier, evaluate, fit_probe_head, pooled_features,
-    predict_logits,
+    ClassifyData, ClassifyTask, FrozenPrefix, Pooling, TextClassifier, evaluate, fit_probe_head,
+    pooled_features, predict_logits,
 };
 use hone_train::{OptimConfig, RunOptions, TrainConfig, TrainTask};
 
 type B = Autodiff<NdArray>;
 
 fn tokenizer() -> TextTokenizer {
+    tokenizer_of_length(24)
+}
+
+fn tokenizer_of_length(max_len: usize) -> TextTokenizer {
     let dir = resolve_model_dir(
         "minilm-l6",
         &Cache::from_env().unwrap(),
         &FetchOptions::default(),
     )
     .expect("MiniLM is fetched by `cargo xtask fetch` / .ci/run");
-    TextTokenizer::from_file(&dir.join("tokenizer.json"), 24).unwrap()
+    TextTokenizer::from_file(&dir.join("tokenizer.json"), max_len).unwrap()
 }
 
 fn tiny_config() -> BertConfig {
@@ -401,6 +406,105 @@ fn every_window_of_a_long_text_is_a_training_example_of_its_own() {
         .map(|&e| data.train[e].label as i64)
         .collect();
     assert_eq!(targets.unwrap(), labels);
+}
+
+/// Training from the frozen bottom's cached activations computes the loss
+/// the full model computes (the tiny model has no dropout, so the frozen
+/// layers' inference mode changes nothing), for every depth of the cache,
+/// for a seeded window per epoch and for every window; a cache computed
+/// from other inputs is refused, and so is augmentation.
+#[test]
+fn cached_frozen_activations_give_the_losses_of_the_full_model() {
+    let device = Default::default();
+    B::seed(&device, 21);
+    let tokenizer = tokenizer().with_windows(3);
+    let long =
+        "the market was wonderful but the shares were dull and the economy superb ".repeat(4);
+    let mut data = tiny_data();
+    data.train[0].text = long.clone();
+    data.train[5].text = format!("{long} awful");
+    let texts: Vec<&str> = data.train.iter().map(|e| e.text.as_str()).collect();
+    let counts = tokenizer.piece_counts(&texts).unwrap();
+    assert!(counts[0] > 1 && counts[5] > 1, "{counts:?}");
+    let encoder = BertModel::<B>::init(&tiny_config(), false, &device).unwrap();
+    let limits = encoder.limits();
+    let model = TextClassifier::new(encoder, 3, Pooling::Mean, 0.0);
+    let pieces = tokenizer.encode_pieces(&texts).unwrap();
+    let new_task = || {
+        ClassifyTask::<B>::new(&data, &tokenizer, None, limits, None, 0.0, 4, 5, &device).unwrap()
+    };
+    let loss_of = |task: &ClassifyTask<B>, units: &[usize], epoch| -> f32 {
+        let batch = task.batch(units, epoch, &device).unwrap();
+        task.loss(&model, batch).into_scalar()
+    };
+    for layers in 0..=2 {
+        for every_window in [false, true] {
+            let prefix =
+                FrozenPrefix::compute(&model.valid(), layers, &pieces, 3, &device).unwrap();
+            assert_eq!(prefix.layers, layers);
+            let mut plain = new_task();
+            let mut cached = new_task().with_frozen_prefix(prefix).unwrap();
+            if every_window {
+                plain = plain.read_every_window().unwrap();
+                cached = cached.read_every_window().unwrap();
+            }
+            for epoch in 0..2 {
+                for units in plain.epoch_batches(epoch) {
+                    let batch = cached.batch(&units, epoch, &device).unwrap();
+                    assert!(batch.frozen.is_some(), "the cached task reads the cache");
+                    let (a, b) = (
+                        loss_of(&plain, &units, epoch),
+                        loss_of(&cached, &units, epoch),
+                    );
+                    assert!(
+                        (a - b).abs() < 1e-5,
+                        "{layers} cached layers, every window {every_window}, epoch {epoch}, units {units:?}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+
+    // A cache of other pieces (shorter windows) is out of step with the
+    // batches and fails loudly rather than training on the wrong rows.
+    let short = tokenizer_of_length(16).with_windows(3);
+    let other = FrozenPrefix::compute(
+        &model.valid(),
+        1,
+        &short.encode_pieces(&texts).unwrap(),
+        3,
+        &device,
+    )
+    .unwrap();
+    let task = new_task().with_frozen_prefix(other).unwrap();
+    let err = task.batch(&[0, 1], 0, &device).err().unwrap().to_string();
+    assert!(err.contains("frozen-activation cache"), "{err}");
+
+    // Augmentation changes the texts every epoch: no cache.
+    let config = AugmentConfig {
+        word_dropout: 0.1,
+        ..AugmentConfig::default()
+    };
+    let augmenter = Augmenter::new(config, None).unwrap();
+    let augmented = ClassifyTask::<B>::new(
+        &data,
+        &tokenizer,
+        Some(augmenter),
+        limits,
+        None,
+        0.0,
+        4,
+        5,
+        &device,
+    )
+    .unwrap();
+    let prefix = FrozenPrefix::compute(&model.valid(), 1, &pieces, 3, &device).unwrap();
+    let err = augmented
+        .with_frozen_prefix(prefix)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("augmentation"), "{err}");
 }
 
 #[test]

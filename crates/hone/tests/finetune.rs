@@ -146,6 +146,30 @@ fn resume_after_sigkill_matches_with_frozen_layers_windows_and_a_probe_head() {
     resume_and_compare(&args, &killed, &full);
 }
 
+/// The same recipe training from the frozen bottom's cached activations
+/// (`--cache-frozen`): the cache is rebuilt on resume, and the resumed run
+/// ends exactly like the uninterrupted one. The record says the run used it.
+#[test]
+fn resume_after_sigkill_matches_with_cached_frozen_activations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let data = tiny_csv(tmp.path());
+    let (model, data) = (model.to_str().unwrap(), data.to_str().unwrap());
+    let full = tmp.path().join("full");
+    let mut args = lpft_args(model, data, full.to_str().unwrap());
+    args.push("--cache-frozen");
+    let out = hone(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(metrics(&full)["config"]["cache_frozen"], true);
+    let steps = losses(&full).len();
+
+    let killed = tmp.path().join("killed");
+    let mut args = lpft_args(model, data, killed.to_str().unwrap());
+    args.push("--cache-frozen");
+    kill_after_checkpoint(&args, &killed, steps / 2);
+    resume_and_compare(&args, &killed, &full);
+}
+
 /// [`finetune_args`]' counterpart for the long-text LP-FT settings.
 fn lpft_args<'a>(model: &'a str, data: &'a str, out: &'a str) -> Vec<&'a str> {
     vec![
@@ -453,6 +477,13 @@ fn bad_input_is_a_clear_error() {
         "--windows N above 1",
     );
     expect(run(&csv, &["--augment", "synonyms=0.1"]), "synonyms");
+    let cache = ["--cache-frozen", "--max-len", "16"];
+    expect(run(&csv, &cache), "--freeze-below K");
+    let augmented = ["--freeze-below", "2", "--augment", "word_dropout=0.1"];
+    expect(
+        run(&csv, &[&cache[..], &augmented].concat()),
+        "augmentation",
+    );
     expect(run(&csv, &["--schedule", "cosine-restarts:0"]), "period");
     // The default backend (ndarray) has no half precision.
     expect(

@@ -183,11 +183,40 @@ impl<B: Backend> BertModel<B> {
 
     /// The last hidden state, `[batch, seq_len, hidden]`.
     pub fn forward(&self, input: &BertInput<B>) -> Tensor<B, 3> {
-        let mut hidden = self
+        self.forward_prefix(input, self.layers.len())
+    }
+
+    /// The output of the embeddings and the first `layers` layers (the
+    /// embeddings' alone for 0), `[batch, seq_len, hidden]`: what a frozen
+    /// bottom of the encoder hands to the layers above it.
+    pub fn forward_prefix(&self, input: &BertInput<B>, layers: usize) -> Tensor<B, 3> {
+        let hidden = self
             .embeddings
             .forward(input.input_ids.clone(), input.token_type_ids.clone());
-        for layer in &self.layers {
-            hidden = layer.forward(hidden, input.key_padding.clone());
+        self.run_layers(0..layers.min(self.layers.len()), hidden, &input.key_padding)
+    }
+
+    /// The last hidden state computed from `hidden`, the output of the first
+    /// `first_layer` layers ([`Self::forward_prefix`]), through the rest.
+    /// `forward_from(k, forward_prefix(x, k), pad)` is `forward(x)`.
+    pub fn forward_from(
+        &self,
+        first_layer: usize,
+        hidden: Tensor<B, 3>,
+        key_padding: &Tensor<B, 4, Bool>,
+    ) -> Tensor<B, 3> {
+        let n = self.layers.len();
+        self.run_layers(first_layer.min(n)..n, hidden, key_padding)
+    }
+
+    fn run_layers(
+        &self,
+        range: std::ops::Range<usize>,
+        mut hidden: Tensor<B, 3>,
+        key_padding: &Tensor<B, 4, Bool>,
+    ) -> Tensor<B, 3> {
+        for layer in &self.layers[range] {
+            hidden = layer.forward(hidden, key_padding.clone());
         }
         hidden
     }

@@ -2,11 +2,13 @@
 //! ([`model`]), data checks and class weights ([`data`]), the training task
 //! ([`task`]), inference and metrics ([`predict`]), a linear-probe head
 //! ([`probe`], fitted by [`softmax_regression`] on features [`probe_cache`]
-//! keeps between runs), the end-to-end
+//! keeps between runs), a cache of the frozen bottom's activations
+//! ([`frozen_prefix`]), the end-to-end
 //! fine-tuning recipe ([`recipe`]) and weight-averaged model soups
 //! ([`soup`]).
 
 pub mod data;
+pub mod frozen_prefix;
 pub mod model;
 pub mod predict;
 pub mod probe;
@@ -17,6 +19,7 @@ pub mod soup;
 pub mod task;
 
 pub use data::{ClassWeights, ClassifyData};
+pub use frozen_prefix::FrozenPrefix;
 pub use model::{ClassifierInfo, INFO_FILE, LayerOutputs, Pooling, TextClassifier, read_info};
 pub use predict::{
     Evaluation, argmax, evaluate, pooled_features, pooled_features_of_pieces, predict_logits,

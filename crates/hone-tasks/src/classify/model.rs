@@ -134,6 +134,21 @@ impl<B: Backend> TextClassifier<B> {
         self.logits(self.encoder.forward(input), input)
     }
 
+    /// Logits from `hidden`, the output of the encoder's first `first_layer`
+    /// layers for `input` (a cache of a frozen bottom's activations): only
+    /// the layers above run. Equal to [`Self::forward`] on `input`.
+    pub fn forward_from(
+        &self,
+        first_layer: usize,
+        hidden: Tensor<B, 3>,
+        input: &BertInput<B>,
+    ) -> Tensor<B, 2> {
+        let last = self
+            .encoder
+            .forward_from(first_layer, hidden, &input.key_padding);
+        self.logits(last, input)
+    }
+
     /// Logits, the output of every encoder layer and, with `attention`,
     /// every layer's attention probabilities (for distillation).
     pub fn forward_layers(&self, input: &BertInput<B>, attention: bool) -> LayerOutputs<B> {

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use hone_data::augment::{AugmentConfig, Augmenter, WordNet};
 use hone_data::tokenize::{TextTokenizer, Truncation};
@@ -15,6 +16,7 @@ use hone_train::{RunOptions, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 use super::data::{ClassWeights, ClassifyData};
+use super::frozen_prefix::FrozenPrefix;
 use super::model::{ClassifierInfo, INFO_FILE, Pooling, TextClassifier};
 use super::predict::{Evaluation, evaluate};
 use super::probe::{HeadInit, fit_probe_head};
@@ -57,6 +59,10 @@ pub struct FinetuneConfig {
     /// Quantization-aware training: the encoder's dense layers run
     /// fake-quantized to int8 (as hone's int8-dynamic engine computes).
     pub fake_quant: bool,
+    /// Compute the frozen bottom's activations of every training piece once
+    /// and train only the layers above them (see [`FrozenPrefix`]; the
+    /// frozen layers then run without dropout).
+    pub cache_frozen: bool,
     pub train: TrainConfig,
 }
 
@@ -79,6 +85,7 @@ impl Default for FinetuneConfig {
             auto_batch: None,
             batching: Batching::Bucketed,
             fake_quant: false,
+            cache_frozen: false,
             train: TrainConfig::default(),
         }
     }
@@ -189,6 +196,19 @@ pub fn finetune<B: AutodiffBackend>(
         wordnet,
         device,
     )?;
+    if config.cache_frozen {
+        let layers = frozen_prefix_layers(&config, model.encoder.layers.len())?;
+        let texts: Vec<&str> = data.train.iter().map(|e| e.text.as_str()).collect();
+        let pieces = tokenizer.encode_pieces(&texts)?;
+        let prefix = FrozenPrefix::compute(&model.valid(), layers, &pieces, 64, device)?;
+        eprintln!(
+            "cached the embeddings' and {layers} frozen layers' activations of {} training pieces ({:.2} GiB) in {:.0} s",
+            pieces.len(),
+            prefix.bytes() as f64 / f64::from(1u32 << 30),
+            prefix.seconds
+        );
+        task = task.with_frozen_prefix(prefix)?;
+    }
     let run = RecipeRun {
         source_dir: model_dir,
         model_name,
@@ -199,6 +219,24 @@ pub fn finetune<B: AutodiffBackend>(
         options,
     };
     train_and_save(&mut task, model, run, device)
+}
+
+/// How many encoder layers a frozen-activation cache covers: those below
+/// `--freeze-below` (depth 0 is the embeddings, depth k the k-th layer),
+/// which no freezing plan ever trains. Checked before the cache is computed.
+fn frozen_prefix_layers(config: &FinetuneConfig, encoder_layers: usize) -> Result<usize> {
+    if !config.augment.is_identity() {
+        return Err(TaskError::Config(
+            "--cache-frozen cannot be used with augmentation, which changes the texts every epoch"
+                .into(),
+        ));
+    }
+    match config.train.freeze.frozen_below {
+        0 => Err(TaskError::Config(
+            "--cache-frozen needs a frozen bottom to cache: --freeze-below K (K ≥ 1 freezes the embeddings and the first K−1 layers)".into(),
+        )),
+        k => Ok((k - 1).min(encoder_layers)),
+    }
 }
 
 /// Checks the settings, creates `out_dir` and loads the tokenizer.

@@ -3,7 +3,9 @@
 //! reads windows, a seeded window of each long text per epoch, or every
 //! window of it as its own training example), cross-entropy with class
 //! weights and label smoothing (burn's `CrossEntropyLoss`), and validation
-//! accuracy / macro-F1.
+//! accuracy / macro-F1. With a [`FrozenPrefix`] a batch also carries the
+//! frozen bottom's cached activations and the loss runs only the layers
+//! above them.
 
 use burn::module::AutodiffModule;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
@@ -16,6 +18,7 @@ use hone_model::{BertInput, InputLimits};
 use hone_train::{Metrics, TrainError, TrainTask};
 
 use super::data::ClassifyData;
+use super::frozen_prefix::FrozenPrefix;
 use super::model::TextClassifier;
 use super::predict::evaluate;
 
@@ -52,6 +55,15 @@ pub struct ClassifyBatch<B: Backend> {
     pub input: BertInput<B>,
     pub targets: Tensor<B, 1, Int>,
     pub tokens: usize,
+    /// The output of the encoder's frozen bottom for `input`, when the task
+    /// caches it: the loss starts from it above the frozen layers.
+    pub frozen: Option<FrozenHidden<B>>,
+}
+
+/// Cached activations of a batch after the encoder's first `layers` layers.
+pub struct FrozenHidden<B: Backend> {
+    pub layers: usize,
+    pub hidden: Tensor<B, 3>,
 }
 
 /// What one training example of an epoch reads: a text of the training
@@ -107,6 +119,7 @@ pub struct ClassifyTask<'a, B: AutodiffBackend> {
     /// window is read), and their token lengths, which batching sorts by.
     units: Vec<TrainUnit>,
     train_lengths: Vec<usize>,
+    frozen: Option<FrozenPrefix>,
 }
 
 impl<'a, B: AutodiffBackend> ClassifyTask<'a, B> {
@@ -146,7 +159,29 @@ impl<'a, B: AutodiffBackend> ClassifyTask<'a, B> {
                 })
                 .collect(),
             train_lengths,
+            frozen: None,
         })
+    }
+
+    /// Reads the frozen bottom's activations from `prefix` (computed over
+    /// this task's training texts) instead of running those layers every
+    /// step. Augmentation changes a text every epoch, so it cannot be used
+    /// with a cache.
+    pub fn with_frozen_prefix(mut self, prefix: FrozenPrefix) -> crate::Result<Self> {
+        if self.augmenter.is_some() {
+            return Err(crate::TaskError::Config(
+                "augmentation changes the texts every epoch, so their frozen activations cannot be cached (drop --cache-frozen or the augmentation)".into(),
+            ));
+        }
+        if prefix.n_texts() != self.data.train.len() {
+            return Err(crate::TaskError::Config(format!(
+                "the frozen-activation cache covers {} texts but the training split has {}",
+                prefix.n_texts(),
+                self.data.train.len()
+            )));
+        }
+        self.frozen = Some(prefix);
+        Ok(self)
     }
 
     /// Makes every window of a long training text an example of its own
@@ -298,10 +333,23 @@ impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
             .iter()
             .map(|u| self.data.train[u.example].label as i64)
             .collect();
+        let frozen = match &self.frozen {
+            Some(prefix) => {
+                let examples: Vec<usize> = units.iter().map(|u| u.example).collect();
+                Some(FrozenHidden {
+                    layers: prefix.layers,
+                    hidden: prefix
+                        .batch(&examples, &picks, &enc, device)
+                        .map_err(task_err)?,
+                })
+            }
+            None => None,
+        };
         Ok(ClassifyBatch {
             input,
             targets: Tensor::from_data(TensorData::new(labels, [indices.len()]), device),
             tokens: enc.attention_mask.iter().filter(|&&m| m != 0).count(),
+            frozen,
         })
     }
 
@@ -310,8 +358,16 @@ impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
     }
 
     fn loss(&self, model: &Self::Model, batch: Self::Batch) -> Tensor<B, 1> {
+        let logits = match batch.frozen {
+            Some(FrozenHidden { layers, hidden }) => {
+                // In the compute precision of the (possibly cast) model.
+                let hidden = hidden.cast(model.head.weight.val().dtype());
+                model.forward_from(layers, hidden, &batch.input)
+            }
+            None => model.forward(&batch.input),
+        };
         // The loss is computed in f32 whatever the compute precision.
-        let logits = model.forward(&batch.input).cast(burn::tensor::DType::F32);
+        let logits = logits.cast(burn::tensor::DType::F32);
         self.loss.forward(logits, batch.targets)
     }
 

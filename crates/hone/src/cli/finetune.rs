@@ -35,6 +35,12 @@ pub struct FinetuneArgs {
     /// ($HONE_CACHE/probe-features).
     #[arg(long)]
     pub no_probe_cache: bool,
+    /// Compute the frozen bottom's activations (embeddings and the layers
+    /// below --freeze-below) of every training piece once, before training,
+    /// and run only the trained layers each step. Faster, and the frozen
+    /// layers then run without dropout; not with augmentation.
+    #[arg(long)]
+    pub cache_frozen: bool,
     /// Continue the run in --out from its latest checkpoint (same options).
     #[arg(long)]
     pub resume: bool,
@@ -57,6 +63,7 @@ impl TrainJob for Job<'_> {
 pub fn run(ctx: &Context, args: FinetuneArgs) -> Result<(), Failure> {
     let mut config = args.train.config()?;
     config.head_init = args.head_init.parse::<HeadInit>().map_err(Failure::Usage)?;
+    config.cache_frozen = args.cache_frozen;
     if !args.no_probe_cache {
         config.probe_cache = Some(probe_cache::cache_dir(ctx.cache.root()));
     }
