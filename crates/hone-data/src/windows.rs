@@ -133,15 +133,16 @@ pub fn mean_by_owner(rows: &[Vec<f32>], owners: &[usize], n_texts: usize) -> Vec
 }
 
 /// Scores every piece in batches of `batch_size` (pieces of similar length
-/// together) with `score`, which returns one row per piece of the batch,
-/// and returns each text's mean row in text order.
+/// together) with `score`, which is given the batch's piece indices and
+/// encodings and returns one row per piece, and returns each text's mean
+/// row in text order.
 pub fn predict_sorted<E: From<DataError>>(
     pieces: &Pieces,
     batch_size: usize,
-    mut score: impl FnMut(EncodedBatch) -> std::result::Result<Vec<Vec<f32>>, E>,
+    mut score: impl FnMut(&[usize], EncodedBatch) -> std::result::Result<Vec<Vec<f32>>, E>,
 ) -> std::result::Result<Vec<Vec<f32>>, E> {
     let rows = crate::batching::map_length_sorted(&pieces.lengths(), batch_size, |chunk| {
-        score(pieces.batch(chunk)?)
+        score(chunk, pieces.batch(chunk)?)
     })?;
     Ok(mean_by_owner(&rows, pieces.owners(), pieces.n_texts()))
 }

@@ -16,7 +16,7 @@ use hone_data::tokenize::TextTokenizer;
 use hone_model::{BertConfig, BertModel};
 use hone_tasks::classify::{
     ClassifyData, ClassifyTask, FrozenPrefix, Pooling, TextClassifier, evaluate, fit_probe_head,
-    pooled_features, predict_logits,
+    pooled_features, predict_logits, predict_proba, predict_proba_from_prefix,
 };
 use hone_train::{OptimConfig, RunOptions, TrainConfig, TrainTask};
 
@@ -411,10 +411,11 @@ fn every_window_of_a_long_text_is_a_training_example_of_its_own() {
 /// Training from the frozen bottom's cached activations computes the loss
 /// the full model computes (the tiny model has no dropout, so the frozen
 /// layers' inference mode changes nothing), for every depth of the cache,
-/// for a seeded window per epoch and for every window; a cache computed
+/// for a seeded window per epoch and for every window, and validation from
+/// cached activations scores what the full model scores; a cache computed
 /// from other inputs is refused, and so is augmentation.
 #[test]
-fn cached_frozen_activations_give_the_losses_of_the_full_model() {
+fn cached_frozen_activations_give_the_losses_and_scores_of_the_full_model() {
     let device = Default::default();
     B::seed(&device, 21);
     let tokenizer = tokenizer().with_windows(3);
@@ -423,6 +424,7 @@ fn cached_frozen_activations_give_the_losses_of_the_full_model() {
     let mut data = tiny_data();
     data.train[0].text = long.clone();
     data.train[5].text = format!("{long} awful");
+    data.validation[2].text = format!("dull {long}");
     let texts: Vec<&str> = data.train.iter().map(|e| e.text.as_str()).collect();
     let counts = tokenizer.piece_counts(&texts).unwrap();
     assert!(counts[0] > 1 && counts[5] > 1, "{counts:?}");
@@ -465,6 +467,34 @@ fn cached_frozen_activations_give_the_losses_of_the_full_model() {
         }
     }
 
+    // Validation from the cache scores what the full model scores.
+    let inner = model.valid();
+    let val_texts: Vec<&str> = data.validation.iter().map(|e| e.text.as_str()).collect();
+    let full = predict_proba(&inner, &tokenizer, &val_texts, 4, &device).unwrap();
+    for layers in 0..=2 {
+        let val_pieces = tokenizer.encode_pieces(&val_texts).unwrap();
+        assert!(val_pieces.len() > val_texts.len(), "a long validation text");
+        let prefix = FrozenPrefix::compute(&inner, layers, &val_pieces, 4, &device).unwrap();
+        let cached = predict_proba_from_prefix(&inner, &val_pieces, &prefix, 4, &device).unwrap();
+        for (a, b) in full.iter().zip(&cached) {
+            for (x, y) in a.iter().zip(b) {
+                assert!((x - y).abs() < 1e-5, "{layers} layers: {a:?} vs {b:?}");
+            }
+        }
+        let task = new_task()
+            .with_frozen_validation(val_pieces, prefix)
+            .unwrap();
+        let (a, b) = (
+            new_task().validate(&inner).unwrap(),
+            task.validate(&inner).unwrap(),
+        );
+        assert_eq!(a["accuracy"], b["accuracy"]);
+        assert!(
+            (a["log_loss"] - b["log_loss"]).abs() < 1e-6,
+            "{a:?} vs {b:?}"
+        );
+    }
+
     // A cache of other pieces (shorter windows) is out of step with the
     // batches and fails loudly rather than training on the wrong rows.
     let short = tokenizer_of_length(16).with_windows(3);
@@ -478,6 +508,13 @@ fn cached_frozen_activations_give_the_losses_of_the_full_model() {
     .unwrap();
     let task = new_task().with_frozen_prefix(other).unwrap();
     let err = task.batch(&[0, 1], 0, &device).err().unwrap().to_string();
+    assert!(err.contains("frozen-activation cache"), "{err}");
+    let val_pieces = tokenizer.encode_pieces(&val_texts).unwrap();
+    let other = FrozenPrefix::compute(&inner, 1, &pieces, 4, &device).unwrap();
+    let err = predict_proba_from_prefix(&inner, &val_pieces, &other, 4, &device)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("frozen-activation cache"), "{err}");
 
     // Augmentation changes the texts every epoch: no cache.

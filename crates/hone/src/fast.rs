@@ -237,7 +237,7 @@ impl FastClassifier {
         batch_size: usize,
     ) -> Result<Vec<Vec<f32>>> {
         let pieces = self.tokenizer.encode_pieces(texts)?;
-        predict_sorted(&pieces, batch_size, |enc| -> Result<Vec<Vec<f32>>> {
+        predict_sorted(&pieces, batch_size, |_, enc| -> Result<Vec<Vec<f32>>> {
             let b = engine_batch(enc);
             let hidden = engine.forward(b.tokens())?;
             let h = engine.config.hidden_size;

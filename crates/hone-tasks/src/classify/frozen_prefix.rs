@@ -5,7 +5,10 @@
 //! (every window of a long text), and each training step runs only the
 //! trained layers above it. On MiniLM-L6 with four of six layers frozen a
 //! step costs the forward pass of two layers and their backward pass instead
-//! of six forward and two backward.
+//! of six forward and two backward. The validation split's activations are
+//! cached the same way, so the evaluations during training run only those
+//! layers too ([`predict_proba_from_prefix`]); the final validation and
+//! test scores of the saved model are computed by the full model.
 //!
 //! One difference from training without the cache: the frozen layers run in
 //! inference mode, without dropout, as they do at validation and test time.
@@ -26,6 +29,7 @@ use hone_data::windows::Pieces;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::model::TextClassifier;
+use super::predict::{predict_rows, softmax_in_place};
 use crate::Result;
 
 /// The frozen bottom's output for every piece of the training texts.
@@ -131,22 +135,42 @@ impl FrozenPrefix {
         enc: &EncodedBatch,
         device: &B::Device,
     ) -> std::result::Result<Tensor<B, 3>, String> {
+        let pieces = examples
+            .iter()
+            .zip(picks)
+            .map(|(&example, &pick)| {
+                let n = *self.counts.get(example).ok_or_else(|| {
+                    format!("text {example} is not in the frozen-activation cache")
+                })?;
+                Ok(self.first_piece[example] + (pick % n as u64) as usize)
+            })
+            .collect::<std::result::Result<Vec<usize>, String>>()?;
+        self.pieces_batch(&pieces, enc, device)
+    }
+
+    /// The activations of `pieces` (indices into the pieces the cache was
+    /// computed from), whose encodings are `enc`, padded with zeros to its
+    /// length; checked as [`Self::batch`] is.
+    pub fn pieces_batch<B: Backend>(
+        &self,
+        pieces: &[usize],
+        enc: &EncodedBatch,
+        device: &B::Device,
+    ) -> std::result::Result<Tensor<B, 3>, String> {
         let (seq, width) = (enc.seq_len, self.width);
         let mut values = vec![0f32; enc.batch * seq * width];
-        for (i, (&example, &pick)) in examples.iter().zip(picks).enumerate() {
-            let n = *self
-                .counts
-                .get(example)
-                .ok_or_else(|| format!("text {example} is not in the frozen-activation cache"))?;
-            let piece = self.first_piece[example] + (pick % n as u64) as usize;
-            let cached = &self.rows[piece];
+        for (i, &piece) in pieces.iter().enumerate() {
+            let cached = self
+                .rows
+                .get(piece)
+                .ok_or_else(|| format!("piece {piece} is not in the frozen-activation cache"))?;
             let real = enc.attention_mask[i * seq..(i + 1) * seq]
                 .iter()
                 .filter(|&&m| m != 0)
                 .count();
             if cached.len() != real * width {
                 return Err(format!(
-                    "the frozen-activation cache holds {} tokens for text {example} (piece {piece}) but the batch reads {real}",
+                    "the frozen-activation cache holds {} tokens for piece {piece} but the batch reads {real}",
                     cached.len() / width
                 ));
             }
@@ -157,4 +181,37 @@ impl FrozenPrefix {
             device,
         ))
     }
+}
+
+/// Class probabilities `[texts][classes]` of the texts of `pieces`, as
+/// [`super::predict::predict_proba`] gives them, from `prefix`, the frozen
+/// bottom's activations of exactly these pieces: only the layers above it
+/// run (validation during a run with a cache).
+pub fn predict_proba_from_prefix<B: Backend>(
+    model: &TextClassifier<B>,
+    pieces: &Pieces,
+    prefix: &FrozenPrefix,
+    batch_size: usize,
+    device: &B::Device,
+) -> Result<Vec<Vec<f32>>> {
+    if prefix.rows.len() != pieces.len() {
+        return Err(crate::TaskError::Config(format!(
+            "the frozen-activation cache holds {} pieces but {} are scored",
+            prefix.rows.len(),
+            pieces.len()
+        )));
+    }
+    predict_rows(
+        model,
+        pieces,
+        batch_size,
+        device,
+        |model, rows, enc, input| {
+            let hidden = prefix
+                .pieces_batch(rows, enc, device)
+                .map_err(crate::TaskError::Config)?;
+            Ok(model.forward_from(prefix.layers, hidden, input))
+        },
+        softmax_in_place,
+    )
 }

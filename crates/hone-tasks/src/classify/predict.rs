@@ -6,7 +6,7 @@
 
 use burn::prelude::*;
 use hone_data::datasets::Example;
-use hone_data::tokenize::TextTokenizer;
+use hone_data::tokenize::{EncodedBatch, TextTokenizer};
 use hone_data::windows::{Pieces, predict_sorted};
 use hone_metrics::{ClassificationReport, classification_report};
 use hone_model::bert::BertInput;
@@ -29,7 +29,7 @@ pub fn predict_proba<B: Backend>(
         &tokenizer.encode_pieces(texts)?,
         batch_size,
         device,
-        TextClassifier::forward,
+        |model, _, _, input| Ok(model.forward(input)),
         softmax_in_place,
     )
 }
@@ -48,7 +48,7 @@ pub fn predict_logits<B: Backend>(
         &tokenizer.encode_pieces(texts)?,
         batch_size,
         device,
-        TextClassifier::forward,
+        |model, _, _, input| Ok(model.forward(input)),
         |_| {},
     )
 }
@@ -78,7 +78,7 @@ pub fn pooled_features_of_pieces<B: Backend>(
         pieces,
         batch_size,
         device,
-        TextClassifier::pooled,
+        |model, _, _, input| Ok(model.pooled(input)),
         |_| {},
     )
 }
@@ -91,18 +91,19 @@ pub fn softmax_in_place(row: &mut [f32]) {
     row.iter_mut().for_each(|v| *v /= sum);
 }
 
-/// Each piece's output under `forward` (logits or pooled features), turned
-/// into rows by `per_row`, averaged per text.
-fn predict_rows<B: Backend>(
+/// Each piece's output under `forward` (logits or pooled features, given
+/// the batch's piece indices, encodings and input), turned into rows by
+/// `per_row`, averaged per text.
+pub(crate) fn predict_rows<B: Backend>(
     model: &TextClassifier<B>,
     pieces: &Pieces,
     batch_size: usize,
     device: &B::Device,
-    forward: impl Fn(&TextClassifier<B>, &BertInput<B>) -> Tensor<B, 2>,
+    forward: impl Fn(&TextClassifier<B>, &[usize], &EncodedBatch, &BertInput<B>) -> Result<Tensor<B, 2>>,
     per_row: impl Fn(&mut [f32]),
 ) -> Result<Vec<Vec<f32>>> {
     let limits = model.encoder.limits();
-    predict_sorted(pieces, batch_size, |enc| -> Result<Vec<Vec<f32>>> {
+    predict_sorted(pieces, batch_size, |rows, enc| -> Result<Vec<Vec<f32>>> {
         let input = limits.input::<B>(
             enc.batch,
             enc.seq_len,
@@ -111,7 +112,7 @@ fn predict_rows<B: Backend>(
             &enc.token_type_ids,
             device,
         )?;
-        let output = forward(model, &input);
+        let output = forward(model, rows, &enc, &input)?;
         let width = output.dims()[1];
         let values = output
             .into_data()
@@ -163,6 +164,16 @@ pub fn evaluate<B: Backend>(
 ) -> Result<Evaluation> {
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let probs = predict_proba(model, tokenizer, &texts, batch_size, device)?;
+    score_probabilities(&probs, examples, labels)
+}
+
+/// Scores class probabilities `[examples][classes]` against the examples'
+/// labels.
+pub fn score_probabilities(
+    probs: &[Vec<f32>],
+    examples: &[Example],
+    labels: &[String],
+) -> Result<Evaluation> {
     let predicted: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
     let gold: Vec<usize> = examples.iter().map(|e| e.label).collect();
     let probs64: Vec<Vec<f64>> = probs

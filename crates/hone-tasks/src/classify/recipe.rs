@@ -198,16 +198,25 @@ pub fn finetune<B: AutodiffBackend>(
     )?;
     if config.cache_frozen {
         let layers = frozen_prefix_layers(&config, model.encoder.layers.len())?;
-        let texts: Vec<&str> = data.train.iter().map(|e| e.text.as_str()).collect();
-        let pieces = tokenizer.encode_pieces(&texts)?;
-        let prefix = FrozenPrefix::compute(&model.valid(), layers, &pieces, 64, device)?;
-        eprintln!(
-            "cached the embeddings' and {layers} frozen layers' activations of {} training pieces ({:.2} GiB) in {:.0} s",
-            pieces.len(),
-            prefix.bytes() as f64 / f64::from(1u32 << 30),
-            prefix.seconds
-        );
-        task = task.with_frozen_prefix(prefix)?;
+        let frozen = model.valid();
+        let compute = |split: &[hone_data::datasets::Example], name: &str| -> Result<_> {
+            let texts: Vec<&str> = split.iter().map(|e| e.text.as_str()).collect();
+            let pieces = tokenizer.encode_pieces(&texts)?;
+            let prefix =
+                FrozenPrefix::compute(&frozen, layers, &pieces, task.eval_batch_size, device)?;
+            eprintln!(
+                "cached the embeddings' and {layers} frozen layers' activations of {} {name} pieces ({:.2} GiB) in {:.0} s",
+                pieces.len(),
+                prefix.bytes() as f64 / f64::from(1u32 << 30),
+                prefix.seconds
+            );
+            Ok((pieces, prefix))
+        };
+        let (_, train_prefix) = compute(&data.train, "training")?;
+        let (val_pieces, val_prefix) = compute(&data.validation, "validation")?;
+        task = task
+            .with_frozen_prefix(train_prefix)?
+            .with_frozen_validation(val_pieces, val_prefix)?;
     }
     let run = RecipeRun {
         source_dir: model_dir,

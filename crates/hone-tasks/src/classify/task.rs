@@ -14,13 +14,14 @@ use burn::tensor::backend::AutodiffBackend;
 use hone_data::augment::Augmenter;
 use hone_data::batching::{bucketed_batches, shuffled_batches};
 use hone_data::tokenize::{EncodedBatch, TextTokenizer};
+use hone_data::windows::Pieces;
 use hone_model::{BertInput, InputLimits};
 use hone_train::{Metrics, TrainError, TrainTask};
 
 use super::data::ClassifyData;
-use super::frozen_prefix::FrozenPrefix;
+use super::frozen_prefix::{FrozenPrefix, predict_proba_from_prefix};
 use super::model::TextClassifier;
-use super::predict::evaluate;
+use super::predict::{evaluate, score_probabilities};
 
 /// How training examples are grouped into batches and padded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -120,6 +121,8 @@ pub struct ClassifyTask<'a, B: AutodiffBackend> {
     units: Vec<TrainUnit>,
     train_lengths: Vec<usize>,
     frozen: Option<FrozenPrefix>,
+    /// The validation split's pieces and their frozen activations.
+    frozen_validation: Option<(Pieces, FrozenPrefix)>,
 }
 
 impl<'a, B: AutodiffBackend> ClassifyTask<'a, B> {
@@ -160,6 +163,7 @@ impl<'a, B: AutodiffBackend> ClassifyTask<'a, B> {
                 .collect(),
             train_lengths,
             frozen: None,
+            frozen_validation: None,
         })
     }
 
@@ -181,6 +185,25 @@ impl<'a, B: AutodiffBackend> ClassifyTask<'a, B> {
             )));
         }
         self.frozen = Some(prefix);
+        Ok(self)
+    }
+
+    /// Validates from `prefix`, the frozen activations of `pieces` (the
+    /// validation texts as the tokenizer reads them), running only the
+    /// layers above them.
+    pub fn with_frozen_validation(
+        mut self,
+        pieces: Pieces,
+        prefix: FrozenPrefix,
+    ) -> crate::Result<Self> {
+        if pieces.n_texts() != self.data.validation.len() {
+            return Err(crate::TaskError::Config(format!(
+                "the frozen validation activations cover {} texts but the validation split has {}",
+                pieces.n_texts(),
+                self.data.validation.len()
+            )));
+        }
+        self.frozen_validation = Some((pieces, prefix));
         Ok(self)
     }
 
@@ -375,14 +398,21 @@ impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
         &self,
         model: &<Self::Model as AutodiffModule<B>>::InnerModule,
     ) -> hone_train::Result<Metrics> {
-        let scored = evaluate(
-            model,
-            self.tokenizer,
-            &self.data.validation,
-            &self.data.labels,
-            self.eval_batch_size,
-            &self.device,
-        )
+        let split = &self.data.validation;
+        let scored = match &self.frozen_validation {
+            Some((pieces, prefix)) => {
+                predict_proba_from_prefix(model, pieces, prefix, self.eval_batch_size, &self.device)
+                    .and_then(|probs| score_probabilities(&probs, split, &self.data.labels))
+            }
+            None => evaluate(
+                model,
+                self.tokenizer,
+                split,
+                &self.data.labels,
+                self.eval_batch_size,
+                &self.device,
+            ),
+        }
         .map_err(|e| TrainError::Task(e.to_string()))?;
         Ok(Metrics::from([
             ("accuracy".to_string(), scored.report.accuracy),
