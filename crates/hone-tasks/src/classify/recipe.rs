@@ -61,7 +61,8 @@ pub struct FinetuneConfig {
     pub fake_quant: bool,
     /// Compute the frozen bottom's activations of every training piece once
     /// and train only the layers above them (see [`FrozenPrefix`]; the
-    /// frozen layers then run without dropout).
+    /// frozen layers then run without dropout). Read by [`finetune`]; the
+    /// other recipes run the whole encoder.
     pub cache_frozen: bool,
     pub train: TrainConfig,
 }
