@@ -32,7 +32,8 @@ use super::model::TextClassifier;
 use super::predict::{predict_rows, softmax_in_place};
 use crate::Result;
 
-/// The frozen bottom's output for every piece of the training texts.
+/// The frozen bottom's output for every piece of a split's texts (the
+/// training split's, or the validation split's).
 pub struct FrozenPrefix {
     /// Encoder layers the activations have gone through (after the
     /// embeddings); training runs the layers from this index up.
@@ -40,7 +41,7 @@ pub struct FrozenPrefix {
     width: usize,
     /// Per piece, the real tokens' activations, row-major `[tokens][width]`.
     rows: Vec<Vec<f32>>,
-    /// Per training text, the index of its first piece and its piece count.
+    /// Per text, the index of its first piece and its piece count.
     first_piece: Vec<usize>,
     counts: Vec<usize>,
     /// Seconds it took to compute.
