@@ -127,23 +127,7 @@ fn resume_and_compare(args: &[&str], killed: &Path, full: &Path) {
 /// while the resumed one drew the order of the epoch it resumed in.
 #[test]
 fn resume_after_sigkill_matches_with_frozen_layers_windows_and_a_probe_head() {
-    let tmp = tempfile::tempdir().unwrap();
-    let model = tiny_model(tmp.path());
-    let data = tiny_csv(tmp.path());
-    let (model, data) = (model.to_str().unwrap(), data.to_str().unwrap());
-    let full = tmp.path().join("full");
-    let out = hone(&lpft_args(model, data, full.to_str().unwrap()));
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let steps = losses(&full).len();
-    assert!(
-        steps > 40,
-        "{steps} steps: too few to resume in a later epoch"
-    );
-
-    let killed = tmp.path().join("killed");
-    let args = lpft_args(model, data, killed.to_str().unwrap());
-    kill_after_checkpoint(&args, &killed, steps / 2);
-    resume_and_compare(&args, &killed, &full);
+    lpft_killed_and_resumed(&[]);
 }
 
 /// The same recipe training from the frozen bottom's cached activations
@@ -151,23 +135,32 @@ fn resume_after_sigkill_matches_with_frozen_layers_windows_and_a_probe_head() {
 /// ends exactly like the uninterrupted one. The record says the run used it.
 #[test]
 fn resume_after_sigkill_matches_with_cached_frozen_activations() {
+    let full = lpft_killed_and_resumed(&["--cache-frozen"]);
+    assert_eq!(full["config"]["cache_frozen"], true);
+}
+
+/// Runs [`lpft_args`] plus `extra` uninterrupted, then again killed with
+/// SIGKILL in a later epoch and resumed, checks both end alike and returns
+/// the uninterrupted run's `metrics.json`.
+fn lpft_killed_and_resumed(extra: &[&str]) -> serde_json::Value {
     let tmp = tempfile::tempdir().unwrap();
     let model = tiny_model(tmp.path());
     let data = tiny_csv(tmp.path());
     let (model, data) = (model.to_str().unwrap(), data.to_str().unwrap());
-    let full = tmp.path().join("full");
-    let mut args = lpft_args(model, data, full.to_str().unwrap());
-    args.push("--cache-frozen");
-    let out = hone(&args);
+    let (full, killed) = (tmp.path().join("full"), tmp.path().join("killed"));
+    let (full_dir, killed_dir) = (full.to_str().unwrap(), killed.to_str().unwrap());
+    let out = hone(&[&lpft_args(model, data, full_dir)[..], extra].concat());
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(metrics(&full)["config"]["cache_frozen"], true);
     let steps = losses(&full).len();
+    assert!(
+        steps > 40,
+        "{steps} steps: too few to resume in a later epoch"
+    );
 
-    let killed = tmp.path().join("killed");
-    let mut args = lpft_args(model, data, killed.to_str().unwrap());
-    args.push("--cache-frozen");
+    let args = [&lpft_args(model, data, killed_dir)[..], extra].concat();
     kill_after_checkpoint(&args, &killed, steps / 2);
     resume_and_compare(&args, &killed, &full);
+    metrics(&full)
 }
 
 /// [`finetune_args`]' counterpart for the long-text LP-FT settings.

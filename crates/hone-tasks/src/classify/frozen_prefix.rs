@@ -29,7 +29,7 @@ use hone_data::windows::Pieces;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::model::TextClassifier;
-use super::predict::{predict_rows, softmax_in_place};
+use super::predict::{encoded_input, host_f32, predict_rows, softmax_in_place};
 use crate::Result;
 
 /// The frozen bottom's output for every piece of a split's texts (the
@@ -70,21 +70,10 @@ impl FrozenPrefix {
         let lengths = pieces.lengths();
         let rows = hone_data::batching::map_length_sorted(&lengths, batch_size, |chunk| {
             let enc = pieces.batch(chunk)?;
-            let input = limits.input::<B>(
-                enc.batch,
-                enc.seq_len,
-                &enc.input_ids,
-                &enc.attention_mask,
-                &enc.token_type_ids,
-                device,
-            )?;
+            let input = encoded_input(&limits, &enc, device)?;
             let hidden = model.encoder.forward_prefix(&input, layers);
             let width = hidden.dims()[2];
-            let values = hidden
-                .into_data()
-                .convert::<f32>()
-                .into_vec::<f32>()
-                .expect("f32 after convert");
+            let values = host_f32(hidden);
             progress.inc(chunk.len() as u64);
             Ok::<_, crate::TaskError>(
                 chunk

@@ -9,6 +9,7 @@ use hone_data::datasets::Example;
 use hone_data::tokenize::{EncodedBatch, TextTokenizer};
 use hone_data::windows::{Pieces, predict_sorted};
 use hone_metrics::{ClassificationReport, classification_report};
+use hone_model::InputLimits;
 use hone_model::bert::BertInput;
 
 use super::model::TextClassifier;
@@ -104,22 +105,10 @@ pub(crate) fn predict_rows<B: Backend>(
 ) -> Result<Vec<Vec<f32>>> {
     let limits = model.encoder.limits();
     predict_sorted(pieces, batch_size, |rows, enc| -> Result<Vec<Vec<f32>>> {
-        let input = limits.input::<B>(
-            enc.batch,
-            enc.seq_len,
-            &enc.input_ids,
-            &enc.attention_mask,
-            &enc.token_type_ids,
-            device,
-        )?;
+        let input = encoded_input(&limits, &enc, device)?;
         let output = forward(model, rows, &enc, &input)?;
         let width = output.dims()[1];
-        let values = output
-            .into_data()
-            .convert::<f32>()
-            .into_vec::<f32>()
-            .expect("f32 after convert");
-        Ok(values
+        Ok(host_f32(output)
             .chunks(width)
             .map(|row| {
                 let mut row = row.to_vec();
@@ -128,6 +117,31 @@ pub(crate) fn predict_rows<B: Backend>(
             })
             .collect())
     })
+}
+
+/// `enc` checked against the model's sizes and moved to `device`.
+pub(crate) fn encoded_input<B: Backend>(
+    limits: &InputLimits,
+    enc: &EncodedBatch,
+    device: &B::Device,
+) -> hone_model::Result<BertInput<B>> {
+    limits.input::<B>(
+        enc.batch,
+        enc.seq_len,
+        &enc.input_ids,
+        &enc.attention_mask,
+        &enc.token_type_ids,
+        device,
+    )
+}
+
+/// A tensor's values on the host as f32, row-major.
+pub(crate) fn host_f32<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .expect("f32 after convert")
 }
 
 /// The index of the largest value (first on ties).

@@ -21,7 +21,7 @@ use hone_train::{Metrics, TrainError, TrainTask};
 use super::data::ClassifyData;
 use super::frozen_prefix::{FrozenPrefix, predict_proba_from_prefix};
 use super::model::TextClassifier;
-use super::predict::{evaluate, score_probabilities};
+use super::predict::{encoded_input, evaluate, score_probabilities};
 
 /// How training examples are grouped into batches and padded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -341,17 +341,8 @@ impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
         if self.batching == Batching::PadToMax {
             enc = pad_to(enc, self.tokenizer.max_len());
         }
-        let input = self
-            .limits
-            .input::<B>(
-                enc.batch,
-                enc.seq_len,
-                &enc.input_ids,
-                &enc.attention_mask,
-                &enc.token_type_ids,
-                device,
-            )
-            .map_err(|e| task_err(e.to_string()))?;
+        let input =
+            encoded_input(&self.limits, &enc, device).map_err(|e| task_err(e.to_string()))?;
         let labels: Vec<i64> = units
             .iter()
             .map(|u| self.data.train[u.example].label as i64)
