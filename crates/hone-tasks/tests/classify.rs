@@ -15,8 +15,8 @@ use hone_data::datasets::Example;
 use hone_data::tokenize::TextTokenizer;
 use hone_model::{BertConfig, BertModel};
 use hone_tasks::classify::{
-    ClassifyData, ClassifyTask, FrozenPrefix, Pooling, TextClassifier, evaluate, fit_probe_head,
-    pooled_features, predict_logits, predict_proba, predict_proba_from_prefix,
+    ClassifyData, ClassifyTask, FrozenPrefix, Pooling, TextClassifier, WindowPooling, evaluate,
+    fit_probe_head, pooled_features, predict_logits, predict_proba, predict_proba_from_prefix,
 };
 use hone_train::{OptimConfig, RunOptions, TrainConfig, TrainTask};
 
@@ -256,7 +256,7 @@ fn a_probe_head_is_fitted_to_the_frozen_features_and_put_in_place() {
 /// `model` with every parameter drawn now: burn initializes parameters
 /// lazily, at first use, and a clone of a parameter not yet drawn draws its
 /// own values — two clones of one fresh encoder would be two encoders.
-fn initialized(model: BertModel<B>) -> BertModel<B> {
+fn initialized<M: Module<B>>(model: M) -> M {
     struct Draw;
     impl ModuleVisitor<B> for Draw {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
@@ -411,9 +411,11 @@ fn every_window_of_a_long_text_is_a_training_example_of_its_own() {
 /// Training from the frozen bottom's cached activations computes the loss
 /// the full model computes (the tiny model has no dropout, so the frozen
 /// layers' inference mode changes nothing), for every depth of the cache,
-/// for a seeded window per epoch and for every window, and validation from
-/// cached activations scores what the full model scores; a cache computed
-/// from other inputs is refused, and so is augmentation.
+/// for a seeded window per epoch, for every window, and for every window
+/// pooled into its text's one example, and validation from cached
+/// activations scores what the full model scores (also when windows'
+/// features are pooled); a cache computed from other inputs is refused, and
+/// so is augmentation.
 #[test]
 fn cached_frozen_activations_give_the_losses_and_scores_of_the_full_model() {
     let device = Default::default();
@@ -430,70 +432,57 @@ fn cached_frozen_activations_give_the_losses_and_scores_of_the_full_model() {
     assert!(counts[0] > 1 && counts[5] > 1, "{counts:?}");
     let encoder = BertModel::<B>::init(&tiny_config(), false, &device).unwrap();
     let limits = encoder.limits();
-    let model = TextClassifier::new(encoder, 3, Pooling::Mean, 0.0);
+    // Drawn before the clone below, which would otherwise draw its own.
+    let model = initialized(TextClassifier::new(encoder, 3, Pooling::Mean, 0.0));
     let pieces = tokenizer.encode_pieces(&texts).unwrap();
     let new_task = || {
         ClassifyTask::<B>::new(&data, &tokenizer, None, limits, None, 0.0, 4, 5, &device).unwrap()
     };
-    let loss_of = |task: &ClassifyTask<B>, units: &[usize], epoch| -> f32 {
+    let pooled_model = model.clone().with_window_pooling(WindowPooling::Features);
+    let loss_of = |task: &ClassifyTask<B>, model: &TextClassifier<B>, units: &[usize], epoch| {
         let batch = task.batch(units, epoch, &device).unwrap();
-        task.loss(&model, batch).into_scalar()
+        task.loss(model, batch).into_scalar()
     };
     for layers in 0..=2 {
-        for every_window in [false, true] {
+        for windows in ["one", "every", "pooled"] {
             let prefix =
                 FrozenPrefix::compute(&model.valid(), layers, &pieces, 3, &device).unwrap();
             assert_eq!(prefix.layers, layers);
             let mut plain = new_task();
             let mut cached = new_task().with_frozen_prefix(prefix).unwrap();
-            if every_window {
+            let mut trained = &model;
+            if windows == "every" {
                 plain = plain.read_every_window().unwrap();
                 cached = cached.read_every_window().unwrap();
+            } else if windows == "pooled" {
+                plain = plain.pool_every_window().unwrap();
+                cached = cached.pool_every_window().unwrap();
+                trained = &pooled_model;
             }
             for epoch in 0..2 {
                 for units in plain.epoch_batches(epoch) {
                     let batch = cached.batch(&units, epoch, &device).unwrap();
                     assert!(batch.frozen.is_some(), "the cached task reads the cache");
                     let (a, b) = (
-                        loss_of(&plain, &units, epoch),
-                        loss_of(&cached, &units, epoch),
+                        loss_of(&plain, trained, &units, epoch),
+                        loss_of(&cached, trained, &units, epoch),
                     );
                     assert!(
                         (a - b).abs() < 1e-5,
-                        "{layers} cached layers, every window {every_window}, epoch {epoch}, units {units:?}: {a} vs {b}"
+                        "{layers} cached layers, {windows} windows, epoch {epoch}, units {units:?}: {a} vs {b}"
                     );
                 }
             }
         }
     }
 
-    // Validation from the cache scores what the full model scores.
+    // Validation from the cache scores what the full model scores, whether
+    // windows' probabilities or features are averaged.
+    for trained in [&model, &pooled_model] {
+        validation_from_the_cache_is_the_full_models(trained, &data, &tokenizer, &new_task);
+    }
     let inner = model.valid();
     let val_texts: Vec<&str> = data.validation.iter().map(|e| e.text.as_str()).collect();
-    let full = predict_proba(&inner, &tokenizer, &val_texts, 4, &device).unwrap();
-    for layers in 0..=2 {
-        let val_pieces = tokenizer.encode_pieces(&val_texts).unwrap();
-        assert!(val_pieces.len() > val_texts.len(), "a long validation text");
-        let prefix = FrozenPrefix::compute(&inner, layers, &val_pieces, 4, &device).unwrap();
-        let cached = predict_proba_from_prefix(&inner, &val_pieces, &prefix, 4, &device).unwrap();
-        for (a, b) in full.iter().zip(&cached) {
-            for (x, y) in a.iter().zip(b) {
-                assert!((x - y).abs() < 1e-5, "{layers} layers: {a:?} vs {b:?}");
-            }
-        }
-        let task = new_task()
-            .with_frozen_validation(val_pieces, prefix)
-            .unwrap();
-        let (a, b) = (
-            new_task().validate(&inner).unwrap(),
-            task.validate(&inner).unwrap(),
-        );
-        assert_eq!(a["accuracy"], b["accuracy"]);
-        assert!(
-            (a["log_loss"] - b["log_loss"]).abs() < 1e-6,
-            "{a:?} vs {b:?}"
-        );
-    }
 
     // A cache of other pieces (shorter windows) is out of step with the
     // batches and fails loudly rather than training on the wrong rows.
@@ -542,6 +531,152 @@ fn cached_frozen_activations_give_the_losses_and_scores_of_the_full_model() {
         .unwrap()
         .to_string();
     assert!(err.contains("augmentation"), "{err}");
+}
+
+/// Validation of `model` from the frozen bottom's cached activations of the
+/// validation split, at every depth, gives the full model's probabilities
+/// and metrics.
+fn validation_from_the_cache_is_the_full_models<'a>(
+    model: &TextClassifier<B>,
+    data: &ClassifyData,
+    tokenizer: &TextTokenizer,
+    new_task: &dyn Fn() -> ClassifyTask<'a, B>,
+) {
+    let device = Default::default();
+    let inner = model.valid();
+    let val_texts: Vec<&str> = data.validation.iter().map(|e| e.text.as_str()).collect();
+    let full = predict_proba(&inner, tokenizer, &val_texts, 4, &device).unwrap();
+    for layers in 0..=2 {
+        let val_pieces = tokenizer.encode_pieces(&val_texts).unwrap();
+        assert!(val_pieces.len() > val_texts.len(), "a long validation text");
+        let prefix = FrozenPrefix::compute(&inner, layers, &val_pieces, 4, &device).unwrap();
+        let cached = predict_proba_from_prefix(&inner, &val_pieces, &prefix, 4, &device).unwrap();
+        for (a, b) in full.iter().zip(&cached) {
+            for (x, y) in a.iter().zip(b) {
+                assert!((x - y).abs() < 1e-5, "{layers} layers: {a:?} vs {b:?}");
+            }
+        }
+        let task = new_task()
+            .with_frozen_validation(val_pieces, prefix)
+            .unwrap();
+        let (a, b) = (
+            new_task().validate(&inner).unwrap(),
+            task.validate(&inner).unwrap(),
+        );
+        assert_eq!(a["accuracy"], b["accuracy"]);
+        assert!(
+            (a["log_loss"] - b["log_loss"]).abs() < 1e-6,
+            "{a:?} vs {b:?}"
+        );
+    }
+}
+
+/// A model that pools its windows' features classifies a long text by the
+/// head over the mean of the windows' pooled vectors (not by the mean of
+/// their probabilities), and its training task reads every window of a text
+/// as the text's one example, whose loss is the cross-entropy of those
+/// logits.
+#[test]
+fn pooled_window_features_classify_a_text_by_the_head_over_their_mean() {
+    let device = Default::default();
+    B::seed(&device, 8);
+    let tokenizer = tokenizer().with_windows(3);
+    let long =
+        "the market was wonderful but the shares were dull and the economy superb ".repeat(4);
+    let mut data = tiny_data();
+    data.train[0].text = long.clone();
+    data.train[7].text = format!("awful {long}");
+    let texts: Vec<&str> = data.train.iter().map(|e| e.text.as_str()).collect();
+    let counts = tokenizer.piece_counts(&texts).unwrap();
+    assert!(counts[0] == 3 && counts[7] == 3, "{counts:?}");
+    let encoder = BertModel::<B>::init(&tiny_config(), false, &device).unwrap();
+    let limits = encoder.limits();
+    let plain = initialized(TextClassifier::new(encoder, 3, Pooling::Mean, 0.0));
+    let model = plain.clone().with_window_pooling(WindowPooling::Features);
+    assert_eq!(model.window_pooling(), WindowPooling::Features);
+    let inner = model.valid();
+
+    // Logits: the head over the window-averaged pooled features.
+    let features = pooled_features(&inner, &tokenizer, &texts, 4, &device).unwrap();
+    let logits = predict_logits(&inner, &tokenizer, &texts, 4, &device).unwrap();
+    let weight = inner.head.weight.val().into_data().to_vec::<f32>().unwrap();
+    let bias = inner.head.bias.as_ref().unwrap().val().into_data();
+    let bias = bias.to_vec::<f32>().unwrap();
+    for (f, l) in features.iter().zip(&logits) {
+        for (k, &got) in l.iter().enumerate() {
+            let want: f32 = bias[k]
+                + f.iter()
+                    .enumerate()
+                    .map(|(i, x)| x * weight[i * 3 + k])
+                    .sum::<f32>();
+            assert!((got - want).abs() < 1e-4, "class {k}: {got} vs {want}");
+        }
+    }
+    let probs = predict_proba(&inner, &tokenizer, &texts, 4, &device).unwrap();
+    let mut softmax = logits.clone();
+    softmax
+        .iter_mut()
+        .for_each(|r| hone_tasks::classify::softmax_in_place(r));
+    for (p, q) in probs.iter().zip(&softmax) {
+        for (x, y) in p.iter().zip(q) {
+            assert!((x - y).abs() < 1e-6, "{p:?} vs {q:?}");
+        }
+    }
+    // The same weights averaging probabilities give another answer for a
+    // long text, and the same for a one-window text.
+    let averaged = predict_proba(&plain.valid(), &tokenizer, &texts, 4, &device).unwrap();
+    let gap = |i: usize| -> f32 {
+        probs[i]
+            .iter()
+            .zip(&averaged[i])
+            .map(|(a, b)| (a - b).abs())
+            .sum()
+    };
+    // (Small, as a random tiny model's windows are all read alike, but far
+    // above rounding.)
+    assert!(
+        gap(0) > 1e-5,
+        "pooling changes a long text: {:?} vs {:?}",
+        probs[0],
+        averaged[0]
+    );
+    assert!(gap(1) < 1e-6, "and not a short one");
+
+    // Training: one example per text, every window of it read, one label.
+    let task = ClassifyTask::<B>::new(&data, &tokenizer, None, limits, None, 0.0, 4, 5, &device)
+        .unwrap()
+        .pool_every_window()
+        .unwrap();
+    assert_eq!(task.train_lengths().len(), data.train.len());
+    for epoch in 0..2 {
+        let mut read = task.epoch_batches(epoch).concat();
+        read.sort_unstable();
+        assert_eq!(read, (0..data.train.len()).collect::<Vec<_>>());
+    }
+    let units = [0, 1, 7];
+    let batch = task.batch(&units, 1, &device).unwrap();
+    let pieces = tokenizer.encode_pieces(&texts).unwrap();
+    let mut rows: Vec<usize> = (0..3).collect();
+    rows.push(3);
+    rows.extend(9..12);
+    assert_eq!(pieces.owners()[9..12], [7, 7, 7], "text 7's windows");
+    let expected = pieces.batch(&rows).unwrap();
+    let ids = batch.input.input_ids.clone().into_data().convert::<i64>();
+    let expected_ids: Vec<i64> = expected.input_ids.iter().map(|&t| i64::from(t)).collect();
+    assert_eq!(ids.to_vec::<i64>().unwrap(), expected_ids);
+    let targets = batch.targets.clone().into_data().convert::<i64>();
+    let labels: Vec<i64> = units.iter().map(|&u| data.train[u].label as i64).collect();
+    assert_eq!(targets.to_vec::<i64>().unwrap(), labels);
+    let loss: f32 = task.loss(&model, batch).into_scalar();
+    let want = units
+        .iter()
+        .map(|&u| {
+            let p = &probs[u];
+            -f64::from(p[data.train[u].label]).ln()
+        })
+        .sum::<f64>()
+        / units.len() as f64;
+    assert!((f64::from(loss) - want).abs() < 1e-5, "{loss} vs {want}");
 }
 
 #[test]

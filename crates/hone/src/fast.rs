@@ -8,7 +8,7 @@ use hone_compress::quant::{self, Batch, Plan, Scheme, SourceModel};
 use hone_data::tokenize::{EncodedBatch, TextTokenizer};
 use hone_data::windows::predict_sorted;
 use hone_model::engine::{FastBert, Storage, WeightBits};
-use hone_tasks::classify::softmax_in_place;
+use hone_tasks::classify::{WindowPooling, softmax_in_place};
 
 use crate::Result;
 
@@ -223,7 +223,9 @@ impl FastClassifier {
     }
 
     /// Class probabilities of each text, in input order (the mean over a
-    /// long text's windows when the tokenizer reads several).
+    /// long text's windows when the tokenizer reads several, or the head
+    /// over the mean of their pooled vectors for a classifier that pools
+    /// windows' features).
     pub fn predict_proba(&self, texts: &[&str], batch_size: usize) -> Result<Vec<Vec<f32>>> {
         self.predict_proba_with(&self.engine, texts, batch_size)
     }
@@ -237,39 +239,61 @@ impl FastClassifier {
         batch_size: usize,
     ) -> Result<Vec<Vec<f32>>> {
         let pieces = self.tokenizer.encode_pieces(texts)?;
-        predict_sorted(&pieces, batch_size, |_, enc| -> Result<Vec<Vec<f32>>> {
+        let pool_features = self.info.window_pooling == WindowPooling::Features;
+        let rows = predict_sorted(&pieces, batch_size, |_, enc| -> Result<Vec<Vec<f32>>> {
             let b = engine_batch(enc);
-            let hidden = engine.forward(b.tokens())?;
-            let h = engine.config.hidden_size;
-            let pooled = match self.info.pooling {
-                hone_tasks::classify::Pooling::Mean => engine.mean_pool(&hidden, b.tokens()),
-                hone_tasks::classify::Pooling::Cls => {
-                    let first: Vec<f32> = hidden
-                        .chunks_exact(b.seq * h)
-                        .flat_map(|row| row[..h].to_vec())
-                        .collect();
-                    match &self.pooler {
-                        Some(pooler) => {
-                            let mut out = vec![0.0; first.len()];
-                            pooler.forward(&first, b.batch, &mut out)?;
-                            out.iter_mut().for_each(|v| *v = v.tanh());
-                            out
-                        }
-                        None => first,
+            let pooled = self.pooled(engine, &b)?;
+            if pool_features {
+                let h = engine.config.hidden_size;
+                return Ok(pooled.chunks_exact(h).map(<[f32]>::to_vec).collect());
+            }
+            self.probabilities(&pooled, b.batch)
+        })?;
+        if !pool_features {
+            return Ok(rows);
+        }
+        // The mean of each text's windows' vectors, through the head.
+        rows.iter()
+            .map(|features| Ok(self.probabilities(features, 1)?.remove(0)))
+            .collect()
+    }
+
+    /// The pooled vectors `[batch × hidden]` of a batch.
+    fn pooled(&self, engine: &FastBert, b: &Batch) -> Result<Vec<f32>> {
+        let hidden = engine.forward(b.tokens())?;
+        let h = engine.config.hidden_size;
+        Ok(match self.info.pooling {
+            hone_tasks::classify::Pooling::Mean => engine.mean_pool(&hidden, b.tokens()),
+            hone_tasks::classify::Pooling::Cls => {
+                let first: Vec<f32> = hidden
+                    .chunks_exact(b.seq * h)
+                    .flat_map(|row| row[..h].to_vec())
+                    .collect();
+                match &self.pooler {
+                    Some(pooler) => {
+                        let mut out = vec![0.0; first.len()];
+                        pooler.forward(&first, b.batch, &mut out)?;
+                        out.iter_mut().for_each(|v| *v = v.tanh());
+                        out
                     }
+                    None => first,
                 }
-            };
-            let c = self.info.labels.len();
-            let mut logits = vec![0.0; b.batch * c];
-            self.head.forward(&pooled, b.batch, &mut logits)?;
-            Ok(logits
-                .chunks_exact(c)
-                .map(|row| {
-                    let mut row = row.to_vec();
-                    softmax_in_place(&mut row);
-                    row
-                })
-                .collect())
+            }
         })
+    }
+
+    /// The head's class probabilities of `rows` pooled vectors.
+    fn probabilities(&self, pooled: &[f32], rows: usize) -> Result<Vec<Vec<f32>>> {
+        let c = self.info.labels.len();
+        let mut logits = vec![0.0; rows * c];
+        self.head.forward(pooled, rows, &mut logits)?;
+        Ok(logits
+            .chunks_exact(c)
+            .map(|row| {
+                let mut row = row.to_vec();
+                softmax_in_place(&mut row);
+                row
+            })
+            .collect())
     }
 }

@@ -127,7 +127,7 @@ fn resume_and_compare(args: &[&str], killed: &Path, full: &Path) {
 /// while the resumed one drew the order of the epoch it resumed in.
 #[test]
 fn resume_after_sigkill_matches_with_frozen_layers_windows_and_a_probe_head() {
-    lpft_killed_and_resumed(&[]);
+    lpft_killed_and_resumed(&[], |_, _| {});
 }
 
 /// The same recipe training from the frozen bottom's cached activations
@@ -135,14 +135,61 @@ fn resume_after_sigkill_matches_with_frozen_layers_windows_and_a_probe_head() {
 /// ends exactly like the uninterrupted one. The record says the run used it.
 #[test]
 fn resume_after_sigkill_matches_with_cached_frozen_activations() {
-    let full = lpft_killed_and_resumed(&["--cache-frozen"]);
+    let full = lpft_killed_and_resumed(&["--cache-frozen"], |_, _| {});
     assert_eq!(full["config"]["cache_frozen"], true);
 }
 
+/// The same recipe with windows' features pooled (`--window-pooling
+/// features`, cached frozen bottom): resume ends like the uninterrupted
+/// run, the folder records the pooling, `hone eval classify` scores what
+/// the run scored, and hone's CPU engine predicts what burn does.
+#[test]
+fn resume_after_sigkill_matches_with_pooled_window_features() {
+    let extra = ["--window-pooling", "features", "--cache-frozen"];
+    let full = lpft_killed_and_resumed(&extra, |dir, data| {
+        let info: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("hone_classifier.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(info["window_pooling"], "features", "{info}");
+        let eval = hone(&[
+            "eval",
+            "classify",
+            "--model",
+            dir.to_str().unwrap(),
+            "--data",
+            data,
+            "--json",
+        ]);
+        assert!(eval.status.success(), "{}", text(&eval.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+        assert_eq!(report["accuracy"], metrics(dir)["test"]["accuracy"]);
+        let lines = [
+            "the superb film was brilliant and the market was great too",
+            "the market film",
+        ];
+        let input = dir.join("lines.txt");
+        std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+        let burn = predict_proba(dir, &input, &[]);
+        let fast = hone::fast::FastClassifier::load(dir)
+            .unwrap()
+            .predict_proba(&lines, 4)
+            .unwrap();
+        for (b, f) in burn.iter().zip(&fast) {
+            for (x, y) in b.iter().zip(f) {
+                // Printed to 4 decimals.
+                assert!((x - f64::from(*y)).abs() <= 2e-4, "{b:?} vs {f:?}");
+            }
+        }
+    });
+    assert_eq!(full["config"]["window_pooling"], "features");
+}
+
 /// Runs [`lpft_args`] plus `extra` uninterrupted, then again killed with
-/// SIGKILL in a later epoch and resumed, checks both end alike and returns
-/// the uninterrupted run's `metrics.json`.
-fn lpft_killed_and_resumed(extra: &[&str]) -> serde_json::Value {
+/// SIGKILL in a later epoch and resumed, checks both end alike, hands
+/// `inspect` the uninterrupted run's folder and the data's path, and
+/// returns that run's `metrics.json`.
+fn lpft_killed_and_resumed(extra: &[&str], inspect: impl FnOnce(&Path, &str)) -> serde_json::Value {
     let tmp = tempfile::tempdir().unwrap();
     let model = tiny_model(tmp.path());
     let data = tiny_csv(tmp.path());
@@ -160,6 +207,7 @@ fn lpft_killed_and_resumed(extra: &[&str]) -> serde_json::Value {
     let args = [&lpft_args(model, data, killed_dir)[..], extra].concat();
     kill_after_checkpoint(&args, &killed, steps / 2);
     resume_and_compare(&args, &killed, &full);
+    inspect(&full, data);
     metrics(&full)
 }
 
@@ -469,6 +517,22 @@ fn bad_input_is_a_clear_error() {
         run(&csv, &["--train-windows", "all"]),
         "--windows N above 1",
     );
+    expect(run(&csv, &["--window-pooling", "max"]), "window pooling");
+    expect(
+        run(&csv, &["--window-pooling", "features"]),
+        "--windows N above 1",
+    );
+    let pooled_every = [
+        "--window-pooling",
+        "features",
+        "--windows",
+        "2",
+        "--train-windows",
+        "all",
+        "--max-len",
+        "16",
+    ];
+    expect(run(&csv, &pooled_every), "contradicts");
     expect(run(&csv, &["--augment", "synonyms=0.1"]), "synonyms");
     let cache = ["--cache-frozen", "--max-len", "16"];
     expect(run(&csv, &cache), "--freeze-below K");

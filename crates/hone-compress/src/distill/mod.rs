@@ -292,6 +292,13 @@ pub fn distill<B: AutodiffBackend>(
     // widest of both (a pruned student has fewer heads than its teacher).
     let mut limits = model.encoder.limits();
     limits.n_heads = limits.n_heads.max(teacher.encoder.n_heads);
+    if train.window_pooling == hone_tasks::classify::WindowPooling::Features {
+        // The distillation loss reads one window per example.
+        return Err(hone_tasks::TaskError::Config(
+            "distillation trains on windows one at a time: --window-pooling features is not supported here".into(),
+        )
+        .into());
+    }
     let base = classify_task(data, &tokenizer, &train, limits, wordnet, device)?;
     // Augmented texts and hidden-state transfer run the teacher on every
     // batch anyway; otherwise its logits are computed once.

@@ -29,7 +29,7 @@ use hone_data::windows::Pieces;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::model::TextClassifier;
-use super::predict::{encoded_input, host_f32, predict_rows, softmax_in_place};
+use super::predict::{encoded_input, host_f32, text_outputs};
 use crate::Result;
 
 /// The frozen bottom's output for every piece of a split's texts (the
@@ -191,17 +191,17 @@ pub fn predict_proba_from_prefix<B: Backend>(
             pieces.len()
         )));
     }
-    predict_rows(
+    text_outputs(
         model,
         pieces,
         batch_size,
         device,
-        |model, rows, enc, input| {
+        true,
+        |rows, enc, input| {
             let hidden = prefix
                 .pieces_batch(rows, enc, device)
                 .map_err(crate::TaskError::Config)?;
-            Ok(model.forward_from(prefix.layers, hidden, input))
+            Ok(model.hidden_from(prefix.layers, hidden, input))
         },
-        softmax_in_place,
     )
 }

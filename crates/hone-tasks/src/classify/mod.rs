@@ -20,7 +20,9 @@ pub mod task;
 
 pub use data::{ClassWeights, ClassifyData};
 pub use frozen_prefix::{FrozenPrefix, predict_proba_from_prefix};
-pub use model::{ClassifierInfo, INFO_FILE, LayerOutputs, Pooling, TextClassifier, read_info};
+pub use model::{
+    ClassifierInfo, INFO_FILE, LayerOutputs, Pooling, TextClassifier, WindowPooling, read_info,
+};
 pub use predict::{
     Evaluation, argmax, evaluate, pooled_features, pooled_features_of_pieces, predict_logits,
     predict_proba, softmax_in_place,

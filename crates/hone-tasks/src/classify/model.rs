@@ -3,6 +3,11 @@
 //! head. Saved as a Hugging Face–style folder: `model.safetensors` (encoder
 //! under `bert.`, head as `classifier.weight/bias`), `config.json`,
 //! `tokenizer.json` and `hone_classifier.json` (labels, pooling, length).
+//!
+//! A long text read as several windows is classified either by the mean of
+//! the windows' probabilities, or by the head over the mean of the windows'
+//! pooled vectors ([`WindowPooling::Features`]: the text is one example,
+//! whose vector is made of all its windows, in training as at inference).
 
 use std::path::Path;
 
@@ -40,6 +45,32 @@ impl std::str::FromStr for Pooling {
     }
 }
 
+/// How the windows of a long text become one prediction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WindowPooling {
+    /// The mean of the windows' class probabilities (each window is
+    /// classified on its own).
+    #[default]
+    Probabilities,
+    /// The head over the mean of the windows' pooled vectors: one vector per
+    /// text, as a linear probe on window-averaged features reads it.
+    Features,
+}
+
+impl std::str::FromStr for WindowPooling {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "probabilities" => Ok(Self::Probabilities),
+            "features" => Ok(Self::Features),
+            o => Err(format!(
+                "unknown window pooling {o:?} (expected probabilities or features)"
+            )),
+        }
+    }
+}
+
 /// What `hone_classifier.json` holds besides the weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassifierInfo {
@@ -55,6 +86,10 @@ pub struct ClassifierInfo {
     /// see `hone_data::windows`).
     #[serde(default = "one_window")]
     pub windows: usize,
+    /// How those windows' outputs are combined (folders written before it
+    /// existed average probabilities).
+    #[serde(default)]
+    pub window_pooling: WindowPooling,
     /// The model folder or name it was fine-tuned from.
     pub base_model: String,
 }
@@ -108,6 +143,9 @@ pub struct TextClassifier<B: Backend> {
     pub head: Linear<B>,
     /// true: mean pooling; false: first token.
     pub mean_pool: bool,
+    /// true: a text read as several windows is classified by the head over
+    /// the mean of their pooled vectors ([`WindowPooling::Features`]).
+    pub pool_windows: bool,
     /// A trainable map from this encoder's hidden width to a wider model's,
     /// for training objectives that compare hidden states with it
     /// (distillation into a narrower student). Not part of the classifier:
@@ -125,7 +163,23 @@ impl<B: Backend> TextClassifier<B> {
             dropout: DropoutConfig::new(dropout).init(),
             head: LinearConfig::new(hidden, classes).init(&device),
             mean_pool: pooling == Pooling::Mean,
+            pool_windows: false,
             hidden_projection: None,
+        }
+    }
+
+    /// The same model combining a long text's windows as `pooling` says.
+    pub fn with_window_pooling(mut self, pooling: WindowPooling) -> Self {
+        self.pool_windows = pooling == WindowPooling::Features;
+        self
+    }
+
+    /// How this model combines a long text's windows.
+    pub fn window_pooling(&self) -> WindowPooling {
+        if self.pool_windows {
+            WindowPooling::Features
+        } else {
+            WindowPooling::Probabilities
         }
     }
 
@@ -143,10 +197,20 @@ impl<B: Backend> TextClassifier<B> {
         hidden: Tensor<B, 3>,
         input: &BertInput<B>,
     ) -> Tensor<B, 2> {
-        let last = self
-            .encoder
-            .forward_from(first_layer, hidden, &input.key_padding);
+        let last = self.hidden_from(first_layer, hidden, input);
         self.logits(last, input)
+    }
+
+    /// The encoder's last hidden state from `hidden`, the output of its
+    /// first `first_layer` layers for `input`.
+    pub fn hidden_from(
+        &self,
+        first_layer: usize,
+        hidden: Tensor<B, 3>,
+        input: &BertInput<B>,
+    ) -> Tensor<B, 3> {
+        self.encoder
+            .forward_from(first_layer, hidden, &input.key_padding)
     }
 
     /// Logits, the output of every encoder layer and, with `attention`,
@@ -162,8 +226,12 @@ impl<B: Backend> TextClassifier<B> {
     }
 
     /// The head over the encoder's last hidden state.
-    fn logits(&self, hidden: Tensor<B, 3>, input: &BertInput<B>) -> Tensor<B, 2> {
-        let pooled = self.pool(hidden, input);
+    pub fn logits(&self, hidden: Tensor<B, 3>, input: &BertInput<B>) -> Tensor<B, 2> {
+        self.head_logits(self.pool(hidden, input))
+    }
+
+    /// The head (after its dropout) over pooled vectors `[rows, hidden]`.
+    pub fn head_logits(&self, pooled: Tensor<B, 2>) -> Tensor<B, 2> {
         self.head.forward(self.dropout.forward(pooled))
     }
 
@@ -172,7 +240,8 @@ impl<B: Backend> TextClassifier<B> {
         self.pool(self.encoder.forward(input), input)
     }
 
-    fn pool(&self, hidden: Tensor<B, 3>, input: &BertInput<B>) -> Tensor<B, 2> {
+    /// The pooled vector `[batch, hidden]` of the encoder's last hidden state.
+    pub fn pool(&self, hidden: Tensor<B, 3>, input: &BertInput<B>) -> Tensor<B, 2> {
         if self.mean_pool {
             mean_pool(hidden, input.attention_mask.clone())
         } else {
@@ -264,6 +333,7 @@ impl<B: Backend> TextClassifier<B> {
             dropout: DropoutConfig::new(0.0).init(),
             head,
             mean_pool: info.pooling == Pooling::Mean,
+            pool_windows: info.window_pooling == WindowPooling::Features,
             hidden_projection: None,
         };
         Ok((model, config, info))

@@ -1,7 +1,8 @@
 //! Inference with a classifier: texts → tokenized pieces (one per text, or
 //! several windows of a long one) batched by length, so little padding →
 //! logits → labels and probabilities in input order (averaged over a text's
-//! windows), the pooled features the head reads, and the metrics of a
+//! windows, or, for a model that pools its windows' features, the head over
+//! their mean), the pooled features the head reads, and the metrics of a
 //! labelled split.
 
 use burn::prelude::*;
@@ -17,7 +18,8 @@ use crate::Result;
 
 /// Class probabilities `[texts][classes]` of `texts`, in input order. A
 /// tokenizer that reads several windows of a long text gives the mean of
-/// the windows' probabilities.
+/// the windows' probabilities (or, for a model that pools windows'
+/// features, the probabilities of the head over their mean).
 pub fn predict_proba<B: Backend>(
     model: &TextClassifier<B>,
     tokenizer: &TextTokenizer,
@@ -25,18 +27,15 @@ pub fn predict_proba<B: Backend>(
     batch_size: usize,
     device: &B::Device,
 ) -> Result<Vec<Vec<f32>>> {
-    predict_rows(
-        model,
-        &tokenizer.encode_pieces(texts)?,
-        batch_size,
-        device,
-        |model, _, _, input| Ok(model.forward(input)),
-        softmax_in_place,
-    )
+    let pieces = tokenizer.encode_pieces(texts)?;
+    text_outputs(model, &pieces, batch_size, device, true, |_, _, input| {
+        Ok(model.encoder.forward(input))
+    })
 }
 
 /// Logits `[texts][classes]` of `texts`, in input order (the mean of the
-/// windows' logits when the tokenizer reads several).
+/// windows' logits when the tokenizer reads several, or the head over the
+/// mean of their features for a model that pools them).
 pub fn predict_logits<B: Backend>(
     model: &TextClassifier<B>,
     tokenizer: &TextTokenizer,
@@ -44,14 +43,72 @@ pub fn predict_logits<B: Backend>(
     batch_size: usize,
     device: &B::Device,
 ) -> Result<Vec<Vec<f32>>> {
-    predict_rows(
+    let pieces = tokenizer.encode_pieces(texts)?;
+    text_outputs(model, &pieces, batch_size, device, false, |_, _, input| {
+        Ok(model.encoder.forward(input))
+    })
+}
+
+/// Logits (or, with `probabilities`, class probabilities) of the texts of
+/// `pieces`, from `last_hidden`, which gives the encoder's last hidden state
+/// of a batch (its piece indices, encodings and input). A model that pools
+/// windows' features averages their pooled vectors and applies the head
+/// once per text; any other averages the windows' outputs.
+pub(crate) fn text_outputs<B: Backend>(
+    model: &TextClassifier<B>,
+    pieces: &Pieces,
+    batch_size: usize,
+    device: &B::Device,
+    probabilities: bool,
+    last_hidden: impl Fn(&[usize], &EncodedBatch, &BertInput<B>) -> Result<Tensor<B, 3>>,
+) -> Result<Vec<Vec<f32>>> {
+    let finish = |row: &mut [f32]| {
+        if probabilities {
+            softmax_in_place(row)
+        }
+    };
+    if !model.pool_windows {
+        return predict_rows(
+            model,
+            pieces,
+            batch_size,
+            device,
+            |model, rows, enc, input| Ok(model.logits(last_hidden(rows, enc, input)?, input)),
+            finish,
+        );
+    }
+    let features = predict_rows(
         model,
-        &tokenizer.encode_pieces(texts)?,
+        pieces,
         batch_size,
         device,
-        |model, _, _, input| Ok(model.forward(input)),
+        |model, rows, enc, input| Ok(model.pool(last_hidden(rows, enc, input)?, input)),
         |_| {},
-    )
+    )?;
+    let mut rows = head_rows(model, &features, device);
+    rows.iter_mut().for_each(|row| finish(row));
+    Ok(rows)
+}
+
+/// The head's logits `[rows][classes]` over pooled vectors `[rows][hidden]`.
+fn head_rows<B: Backend>(
+    model: &TextClassifier<B>,
+    features: &[Vec<f32>],
+    device: &B::Device,
+) -> Vec<Vec<f32>> {
+    if features.is_empty() {
+        return Vec::new();
+    }
+    let width = model.feature_width();
+    let flat: Vec<f32> = features.iter().flatten().copied().collect();
+    let pooled = Tensor::<B, 2>::from_data(TensorData::new(flat, [features.len(), width]), device)
+        .cast(model.head.weight.val().dtype());
+    let logits = model.head_logits(pooled);
+    let classes = logits.dims()[1];
+    host_f32(logits)
+        .chunks(classes)
+        .map(<[f32]>::to_vec)
+        .collect()
 }
 
 /// Pooled encoder features `[texts][hidden]` of `texts` (what the head

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::{ClassWeights, ClassifyData};
 use super::frozen_prefix::FrozenPrefix;
-use super::model::{ClassifierInfo, INFO_FILE, Pooling, TextClassifier};
+use super::model::{ClassifierInfo, INFO_FILE, Pooling, TextClassifier, WindowPooling};
 use super::predict::{Evaluation, evaluate};
 use super::probe::{HeadInit, fit_probe_head};
 use super::task::{Batching, ClassifyTask, TrainWindows};
@@ -36,6 +36,10 @@ pub struct FinetuneConfig {
     /// With windows: how many of a long text's windows an epoch of
     /// training reads (one, drawn by the seed, or all).
     pub train_windows: TrainWindows,
+    /// With windows: whether a text's prediction averages its windows'
+    /// probabilities or is the head over the mean of their pooled vectors
+    /// (then training reads every window of a text as its one example).
+    pub window_pooling: WindowPooling,
     pub pooling: Pooling,
     pub head_dropout: f64,
     /// How a new head starts: random, or a linear probe on the frozen
@@ -75,6 +79,7 @@ impl Default for FinetuneConfig {
             text_view: TextView::Raw,
             windows: 1,
             train_windows: TrainWindows::One,
+            window_pooling: WindowPooling::Probabilities,
             pooling: Pooling::Mean,
             head_dropout: 0.1,
             head_init: HeadInit::Random,
@@ -290,6 +295,7 @@ pub fn initial_model<B: AutodiffBackend>(
         // The head was trained on this pooling; another would feed it
         // features it has never seen.
         config.pooling = info.pooling;
+        config.window_pooling = info.window_pooling;
         model
     } else {
         let (encoder, _) = BertModel::<B>::from_dir(model_dir, device)?;
@@ -299,6 +305,7 @@ pub fn initial_model<B: AutodiffBackend>(
             config.pooling,
             config.head_dropout,
         )
+        .with_window_pooling(config.window_pooling)
     };
     let mut model = model;
     model.encoder.set_fake_quant(config.fake_quant);
@@ -339,7 +346,19 @@ pub fn classify_task<'a, B: AutodiffBackend>(
         device,
     )?;
     task.batching = config.batching;
-    if config.train_windows == TrainWindows::All {
+    if config.window_pooling == WindowPooling::Features {
+        if config.windows < 2 {
+            return Err(TaskError::Config(
+                "pooling windows' features needs windows above 1 (--windows N)".into(),
+            ));
+        }
+        if config.train_windows == TrainWindows::All {
+            return Err(TaskError::Config(
+                "pooling windows' features reads every window of a text as one example; training on every window as an example of its own (--train-windows all) contradicts it".into(),
+            ));
+        }
+        task = task.pool_every_window()?;
+    } else if config.train_windows == TrainWindows::All {
         if config.windows < 2 {
             return Err(TaskError::Config(
                 "training on every window needs windows above 1 (--windows N)".into(),
@@ -465,6 +484,7 @@ pub fn train_and_save<B: AutodiffBackend, T: ClassifierTask<B>>(
         truncation: config.truncation,
         text_view: config.text_view,
         windows: config.windows,
+        window_pooling: config.window_pooling,
         base_model: model_name.clone(),
     };
     write_json(&out_dir.join(INFO_FILE), &info)?;

@@ -1,7 +1,8 @@
 //! Classification as a [`TrainTask`]: length-bucketed, seeded batches of
 //! the training split with on-the-fly augmentation (and, when the tokenizer
 //! reads windows, a seeded window of each long text per epoch, or every
-//! window of it as its own training example), cross-entropy with class
+//! window of it as its own training example, or every window of it pooled
+//! into the text's one vector), cross-entropy with class
 //! weights and label smoothing (burn's `CrossEntropyLoss`), and validation
 //! accuracy / macro-F1. With a [`FrozenPrefix`] a batch also carries the
 //! frozen bottom's cached activations and the loss runs only the layers
@@ -59,6 +60,10 @@ pub struct ClassifyBatch<B: Backend> {
     /// The output of the encoder's frozen bottom for `input`, when the task
     /// caches it: the loss starts from it above the frozen layers.
     pub frozen: Option<FrozenHidden<B>>,
+    /// When the windows of a text are pooled into one example: the
+    /// averaging matrix `[texts, pieces]` from the rows of `input` (every
+    /// window of each text) to the batch's texts.
+    pub groups: Option<Tensor<B, 2>>,
 }
 
 /// Cached activations of a batch after the encoder's first `layers` layers.
@@ -121,6 +126,9 @@ pub struct ClassifyTask<'a, B: AutodiffBackend> {
     units: Vec<TrainUnit>,
     train_lengths: Vec<usize>,
     frozen: Option<FrozenPrefix>,
+    /// When every window of a text is read and pooled into the text's one
+    /// example: each training text's window count.
+    pooled_windows: Option<Vec<usize>>,
     /// The validation split's pieces and their frozen activations.
     frozen_validation: Option<(Pieces, FrozenPrefix)>,
 }
@@ -163,6 +171,7 @@ impl<'a, B: AutodiffBackend> ClassifyTask<'a, B> {
                 .collect(),
             train_lengths,
             frozen: None,
+            pooled_windows: None,
             frozen_validation: None,
         })
     }
@@ -240,6 +249,39 @@ impl<'a, B: AutodiffBackend> ClassifyTask<'a, B> {
         Ok(self)
     }
 
+    /// Makes each training text one example read as all its windows, whose
+    /// pooled vectors are averaged before the head (the training side of
+    /// [`super::model::WindowPooling::Features`]). An epoch costs what
+    /// [`Self::read_every_window`]'s does, but the loss is one per text.
+    /// An augmented text is read as the original's number of windows
+    /// (wrapping round when augmentation made it shorter).
+    pub fn pool_every_window(mut self) -> crate::Result<Self> {
+        let texts: Vec<&str> = self.data.train.iter().map(|e| e.text.as_str()).collect();
+        let counts = self.tokenizer.piece_counts(&texts)?;
+        let text_lengths = self.tokenizer.token_lengths(&texts)?;
+        self.units = (0..counts.len())
+            .map(|example| TrainUnit {
+                example,
+                window: None,
+            })
+            .collect();
+        // Batching sorts by the tokens a text's windows hold together, so
+        // texts of as many windows share a batch.
+        self.train_lengths = counts
+            .iter()
+            .zip(&text_lengths)
+            .map(|(&n, &len)| {
+                if n > 1 {
+                    n * self.tokenizer.max_len()
+                } else {
+                    len
+                }
+            })
+            .collect();
+        self.pooled_windows = Some(counts);
+        Ok(self)
+    }
+
     /// Token lengths of the examples an epoch reads (after truncation; one
     /// per training text unless every window is read).
     pub fn train_lengths(&self) -> &[usize] {
@@ -312,7 +354,19 @@ impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
         epoch: usize,
         device: &B::Device,
     ) -> hone_train::Result<Self::Batch> {
-        let units: Vec<TrainUnit> = indices.iter().map(|&u| self.units[u]).collect();
+        let units: Vec<TrainUnit> = match &self.pooled_windows {
+            None => indices.iter().map(|&u| self.units[u]).collect(),
+            Some(counts) => indices
+                .iter()
+                .flat_map(|&u| {
+                    let example = self.units[u].example;
+                    (0..counts[example] as u64).map(move |w| TrainUnit {
+                        example,
+                        window: Some(w),
+                    })
+                })
+                .collect(),
+        };
         let texts: Vec<String> = units
             .iter()
             .map(|&TrainUnit { example: i, .. }| {
@@ -343,10 +397,24 @@ impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
         }
         let input =
             encoded_input(&self.limits, &enc, device).map_err(|e| task_err(e.to_string()))?;
-        let labels: Vec<i64> = units
+        // One label per example: per text when windows are pooled.
+        let labels: Vec<i64> = indices
             .iter()
-            .map(|u| self.data.train[u.example].label as i64)
+            .map(|&u| self.data.train[self.units[u].example].label as i64)
             .collect();
+        let groups = self.pooled_windows.as_ref().map(|counts| {
+            let (texts, rows) = (indices.len(), units.len());
+            let mut weights = vec![0f32; texts * rows];
+            let mut row = 0;
+            for (text, &u) in indices.iter().enumerate() {
+                let n = counts[self.units[u].example];
+                for r in row..row + n {
+                    weights[text * rows + r] = 1.0 / n as f32;
+                }
+                row += n;
+            }
+            Tensor::from_data(TensorData::new(weights, [texts, rows]), device)
+        });
         let frozen = match &self.frozen {
             Some(prefix) => {
                 let examples: Vec<usize> = units.iter().map(|u| u.example).collect();
@@ -364,6 +432,7 @@ impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
             targets: Tensor::from_data(TensorData::new(labels, [indices.len()]), device),
             tokens: enc.attention_mask.iter().filter(|&&m| m != 0).count(),
             frozen,
+            groups,
         })
     }
 
@@ -372,13 +441,20 @@ impl<B: AutodiffBackend> TrainTask<B> for ClassifyTask<'_, B> {
     }
 
     fn loss(&self, model: &Self::Model, batch: Self::Batch) -> Tensor<B, 1> {
-        let logits = match batch.frozen {
+        let last = match batch.frozen {
             Some(FrozenHidden { layers, hidden }) => {
                 // In the compute precision of the (possibly cast) model.
                 let hidden = hidden.cast(model.head.weight.val().dtype());
-                model.forward_from(layers, hidden, &batch.input)
+                model.hidden_from(layers, hidden, &batch.input)
             }
-            None => model.forward(&batch.input),
+            None => model.encoder.forward(&batch.input),
+        };
+        let logits = match batch.groups {
+            Some(groups) => {
+                let pooled = model.pool(last, &batch.input);
+                model.head_logits(groups.cast(pooled.dtype()).matmul(pooled))
+            }
+            None => model.logits(last, &batch.input),
         };
         // The loss is computed in f32 whatever the compute precision.
         let logits = logits.cast(burn::tensor::DType::F32);

@@ -125,6 +125,7 @@ fn qat_finetune(
         truncation: info.truncation,
         text_view: info.text_view,
         windows: info.windows,
+        window_pooling: info.window_pooling,
         pooling: info.pooling,
         fake_quant: true,
         ..FinetuneConfig::default()

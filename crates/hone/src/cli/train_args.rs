@@ -9,7 +9,7 @@ use hone::data::tokenize::Truncation;
 use hone::data::view::TextView;
 use hone::tasks::classify::{
     AutoBatch, Batching, ClassWeights, ClassifyData, FinetuneConfig, FinetuneMetrics, Pooling,
-    TrainWindows,
+    TrainWindows, WindowPooling,
 };
 use hone::train::schedule::LrSchedule;
 use hone::train::{FreezePlan, OptimConfig, Precision, RunOptions, TrainConfig};
@@ -107,14 +107,21 @@ pub struct TrainArgs {
     #[arg(long, default_value = "raw")]
     pub text_view: String,
     /// Read a long text as up to N windows of --max-len tokens and average
-    /// their probabilities, when validating, testing and in the saved model
-    /// (training reads the windows as --train-windows says).
+    /// their probabilities (or features: --window-pooling), when
+    /// validating, testing and in the saved model (training reads the
+    /// windows as --train-windows says).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub windows: u32,
     /// With --windows above 1: one (a seeded window of each long text per
     /// epoch) | all (every window, each a training example of its own)
     #[arg(long, default_value = "one")]
     pub train_windows: String,
+    /// With --windows above 1: probabilities (average the windows'
+    /// predictions) | features (the head reads the mean of the windows'
+    /// pooled vectors; training reads every window of a text as its one
+    /// example, so an epoch costs as --train-windows all does)
+    #[arg(long, default_value = "probabilities")]
+    pub window_pooling: String,
     /// mean | cls
     #[arg(long, default_value = "mean")]
     pub pooling: String,
@@ -337,12 +344,19 @@ impl TrainArgs {
                     .into(),
             ));
         }
+        let window_pooling = usage(self.window_pooling.parse::<WindowPooling>())?;
+        if window_pooling == WindowPooling::Features && self.windows < 2 {
+            return Err(Failure::Usage(
+                "--window-pooling features averages the features of a long text's windows: give --windows N above 1".into(),
+            ));
+        }
         Ok(FinetuneConfig {
             max_len: self.max_len,
             truncation: usage(self.truncation.parse::<Truncation>())?,
             text_view: usage(self.text_view.parse::<TextView>())?,
             windows: self.windows as usize,
             train_windows,
+            window_pooling,
             pooling: usage(self.pooling.parse::<Pooling>())?,
             class_weights: usage(self.class_weights.parse::<ClassWeights>())?,
             label_smoothing: self.label_smoothing,
