@@ -188,21 +188,10 @@ impl<B: Backend> TextClassifier<B> {
         self.logits(self.encoder.forward(input), input)
     }
 
-    /// Logits from `hidden`, the output of the encoder's first `first_layer`
-    /// layers for `input` (a cache of a frozen bottom's activations): only
-    /// the layers above run. Equal to [`Self::forward`] on `input`.
-    pub fn forward_from(
-        &self,
-        first_layer: usize,
-        hidden: Tensor<B, 3>,
-        input: &BertInput<B>,
-    ) -> Tensor<B, 2> {
-        let last = self.hidden_from(first_layer, hidden, input);
-        self.logits(last, input)
-    }
-
     /// The encoder's last hidden state from `hidden`, the output of its
-    /// first `first_layer` layers for `input`.
+    /// first `first_layer` layers for `input` (a cache of a frozen bottom's
+    /// activations): only the layers above run. Through [`Self::logits`],
+    /// equal to [`Self::forward`] on `input`.
     pub fn hidden_from(
         &self,
         first_layer: usize,
