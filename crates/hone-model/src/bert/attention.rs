@@ -29,7 +29,14 @@ impl<B: Backend> SelfAttention<B> {
     /// true at padding keys (a layer with pruned heads uses the first ones).
     pub fn forward(&self, hidden: Tensor<B, 3>, pad: Tensor<B, 4, Bool>) -> Tensor<B, 3> {
         let (q, k, v, pad) = self.project(&hidden, pad);
-        let context = attention(q, k, v, Some(pad), None, AttentionModuleOptions::default());
+        let context = attention(
+            q,
+            k,
+            v,
+            Some(fused_mask(pad)),
+            None,
+            AttentionModuleOptions::default(),
+        );
         self.output(context, hidden)
     }
 
@@ -94,5 +101,21 @@ impl<B: Backend> SelfAttention<B> {
             .dropout
             .forward(dense(&self.output, context, self.fake_quant));
         self.layer_norm.forward(projected + hidden)
+    }
+}
+
+/// The padding mask as the backend's fused attention reads it. burn's
+/// convention is true = masked out, and every backend follows it but one:
+/// burn-tch 0.21 hands the mask to torch's `scaled_dot_product_attention`,
+/// whose boolean mask means the opposite (true = attend), so plain LibTorch
+/// attended to padding and ignored the text (embeddings far from the
+/// reference). `Autodiff<LibTorch>` decomposes attention itself and reads the
+/// mask burn's way, so only the plain backend gets it flipped. The golden
+/// MiniLM test on `tch` fails if either side changes.
+fn fused_mask<B: Backend>(pad: Tensor<B, 4, Bool>) -> Tensor<B, 4, Bool> {
+    if B::name(&pad.device()).starts_with("libtorch") {
+        pad.bool_not()
+    } else {
+        pad
     }
 }

@@ -24,7 +24,7 @@ use hone::data::assets::{Cache, FetchOptions};
 #[derive(Debug, Parser)]
 #[command(name = "hone", version, about, propagate_version = true)]
 pub struct Cli {
-    /// Compute backend (among those compiled in; default: the first of ndarray, flex, wgpu, cuda).
+    /// Compute backend (among those compiled in; default: the first of ndarray, flex, wgpu, cuda, tch).
     #[arg(long, global = true, value_parser = parse_backend)]
     pub backend: Option<BackendKind>,
     /// Hide progress bars.
